@@ -1,0 +1,217 @@
+"""The loop: observe, decide, ground, act, check, record."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from . import actions as A
+from . import __version__
+from .browser import Browser
+from .checks import Check, failed_checks
+from .errors import BrowserError, MolmoAgentError, PointerError, PointParseError
+from .observation import Observation
+from .pointers import Pointer, describe
+from .points import to_css
+from .policies import Policy
+from .trace import (Grounding, ObservationRecord, Outcome, StepRecord, TraceEnd, TraceHeader,
+                    TraceWriter)
+
+REPEAT_LIMIT = 3  # the same action on an unchanged page this many times in a row ends the run
+
+
+class RunResult:
+    def __init__(self, end: TraceEnd, run_dir: Path) -> None:
+        self.end, self.run_dir = end, run_dir
+
+    @property
+    def status(self) -> str:
+        return self.end.status
+
+    def __repr__(self) -> str:
+        return f"RunResult(status={self.status!r}, steps={self.end.steps}, dir={str(self.run_dir)!r})"
+
+
+class Agent:
+    def __init__(
+        self,
+        browser: Browser,
+        policy: Policy,
+        pointer: Pointer,
+        writer: TraceWriter,
+        *,
+        max_steps: int = 30,
+        checks: list[Check] | None = None,
+        on_step: Callable[[StepRecord], None] | None = None,
+    ) -> None:
+        self.browser, self.policy, self.pointer, self.writer = browser, policy, pointer, writer
+        self.max_steps, self.checks, self.on_step = max_steps, checks or [], on_step
+
+    def run(self, goal: str, start_url: str | None) -> RunResult:
+        started = time.perf_counter()
+        self.writer.write(self._header(goal, start_url))
+        history: list[StepRecord] = []
+        status, reason, answer = "failed", f"step budget of {self.max_steps} used up", None
+        observation = None
+        try:
+            if start_url:
+                self.browser.goto(start_url)
+            observation = self._observe()
+            for index in range(1, self.max_steps + 1):
+                step, observation = self._step(index, observation, history)
+                history.append(step)
+                if not step.outcome.ok:
+                    status, reason = "failed", f"step {index}: {step.outcome.error}"
+                    break
+                if isinstance(step.action, A.Done):
+                    failures = failed_checks(self.browser, self.checks)
+                    status = "failed" if failures else "success"
+                    reason = ("checks failed: " + "; ".join(failures)) if failures else None
+                    answer = step.action.answer
+                    break
+                if isinstance(step.action, A.Fail):
+                    status, reason = "failed", step.action.reason
+                    break
+                if self._repeating(history):
+                    status, reason = "failed", f"repeated {step.action.describe()} {REPEAT_LIMIT} times on an unchanged page"
+                    break
+        except KeyboardInterrupt:
+            status, reason = "interrupted", "stopped by the user"
+        except MolmoAgentError as exc:
+            status, reason = "error", str(exc)
+        end = TraceEnd(status=status, reason=reason, answer=answer, steps=len(history),
+                       seconds=round(time.perf_counter() - started, 3))
+        try:
+            final = self._observe() if observation is not None else None
+            if final is not None:
+                end.final_screenshot = self.writer.screenshot("final", final.screenshot)
+                end.final_url = final.url
+        except (MolmoAgentError, Exception):  # noqa: BLE001 - a dead browser must not lose the end record
+            pass
+        self.writer.write(end)
+        return RunResult(end, self.writer.dir)
+
+    # -- one step -------------------------------------------------------------------------------
+    def _step(self, index: int, observation: Observation, history: list[StepRecord]):
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+        decision = self.policy.decide(observation, history)
+        timings["decide"] = _lap(clock)
+        shot = self.writer.screenshot(f"{index:04d}", observation.screenshot)
+        groundings: list[Grounding] = []
+        action, after = None, observation
+        outcome = Outcome(ok=True)
+        try:
+            clock = time.perf_counter()
+            action = self._ground(decision.action, observation, groundings)
+            timings["ground"] = _lap(clock)
+            clock = time.perf_counter()
+            value_ok = None if isinstance(action, A.TERMINAL) else self.browser.execute(action)
+            outcome.events = self.browser.drain_events()
+            timings["act"] = _lap(clock)
+            if not isinstance(action, A.TERMINAL):
+                clock = time.perf_counter()
+                after = self._observe()
+                timings["observe"] = _lap(clock)
+                outcome.changed = _changes(observation, after, value_ok)
+                outcome.field_value_ok = value_ok
+                if value_ok is False:
+                    outcome.ok, outcome.error = False, "the field does not hold the typed text"
+        except (PointerError, PointParseError, BrowserError) as exc:
+            outcome.ok, outcome.error = False, str(exc)
+            outcome.events = self.browser.drain_events()
+        step = StepRecord(
+            index=index, observation=_observation_record(observation, shot), thought=decision.thought,
+            policy_raw=decision.raw, intent=decision.action, grounding=groundings, action=action,
+            outcome=outcome, timings=timings,
+        )
+        self.writer.write(step)
+        if self.on_step:
+            self.on_step(step)
+        return step, after
+
+    def _observe(self) -> Observation:
+        return self.browser.observe(elements=self.pointer.needs_elements)
+
+    def _ground(self, action: A.Action, observation: Observation, groundings: list[Grounding]) -> A.Action:
+        """Fill in the coordinates of an action that names its target but has none."""
+        if not isinstance(action, A.POINTED) or not action.needs_grounding:
+            return action
+        if action.target is None:
+            if isinstance(action, A.Type):
+                return action  # types into whatever has focus
+            raise PointerError(f"{action.name} has neither a target nor coordinates")
+        updates = dict(zip("xy", self._point(action.target, observation, groundings,
+                                             field=isinstance(action, (A.Type, A.SelectOption)))))
+        if isinstance(action, A.Drag):
+            if action.to_target is None:
+                raise PointerError("drag has no destination")
+            updates.update(zip(("to_x", "to_y"), self._point(action.to_target, observation, groundings)))
+        return action.model_copy(update=updates)
+
+    def _point(self, target: str, observation: Observation, groundings: list[Grounding], *, field: bool = False):
+        record = Grounding(target=target, field=field)
+        groundings.append(record)
+        clock = time.perf_counter()
+        try:
+            answer = self.pointer.locate(target, observation, field=field)
+        except (PointerError, PointParseError) as exc:
+            record.error = str(exc)
+            record.raw = getattr(exc, "text", None) or None
+            raise
+        finally:
+            record.seconds = _lap(clock)
+        record.raw, record.points, record.image_size = answer.raw, answer.points, answer.image_size
+        record.css = [
+            tuple(round(v, 2) for v in to_css(p, image_size=answer.image_size, viewport=observation.viewport))
+            for p in answer.points
+        ]
+        return record.css[0]
+
+    @staticmethod
+    def _repeating(history: list[StepRecord]) -> bool:
+        recent = history[-REPEAT_LIMIT:]
+        if len(recent) < REPEAT_LIMIT or isinstance(recent[-1].action, A.Wait):
+            return False
+        same = all(s.action == recent[-1].action for s in recent)
+        return same and all(not s.outcome.changed for s in recent)
+
+    def _header(self, goal: str, start_url: str | None) -> TraceHeader:
+        from datetime import datetime, timezone
+        from importlib.metadata import version
+
+        config = self.browser.config
+        return TraceHeader(
+            run_id=self.writer.dir.name, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            goal=goal, start_url=start_url, policy=self.policy.name, pointer=describe(self.pointer),
+            viewport=config.viewport, scale=config.scale, max_steps=self.max_steps,
+            versions={"molmo_agent": __version__, "playwright": version("playwright"),
+                      "browser": self.browser.version},
+        )
+
+
+def _lap(start: float) -> float:
+    return round(time.perf_counter() - start, 4)
+
+
+def _observation_record(observation: Observation, screenshot: str) -> ObservationRecord:
+    return ObservationRecord(
+        url=observation.url, title=observation.title, screenshot=screenshot, image_size=observation.image_size,
+        tabs=observation.tabs, active_tab=observation.active_tab, dom_signature=observation.dom_signature,
+    )
+
+
+def _changes(before: Observation, after: Observation, value_ok: bool | None) -> list[str]:
+    changed = []
+    if before.url != after.url:
+        changed.append("url")
+    if before.active_tab != after.active_tab or len(before.tabs) != len(after.tabs):
+        changed.append("tab")
+    if before.dom_signature != after.dom_signature:
+        changed.append("dom")
+    if before.screenshot != after.screenshot:
+        changed.append("pixels")
+    if value_ok:
+        changed.append("value")
+    return changed

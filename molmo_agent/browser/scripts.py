@@ -1,0 +1,95 @@
+"""JavaScript run inside the page. Kept apart so the Python around it stays readable."""
+
+# Visible elements with an accessible name. Runs once per observation when a pointer needs it.
+ELEMENTS = r"""
+() => {
+  const vw = innerWidth, vh = innerHeight, out = [];
+  const clean = s => (s || "").replace(/\s+/g, " ").trim().slice(0, 200);
+  const editable = el => el.isContentEditable ||
+    (el.tagName === "INPUT" && !["button","submit","reset","checkbox","radio","image","hidden","file"].includes(el.type)) ||
+    el.tagName === "TEXTAREA";
+  const interactive = el => /^(A|BUTTON|INPUT|SELECT|TEXTAREA|LABEL|SUMMARY|OPTION)$/.test(el.tagName) ||
+    el.hasAttribute("role") || el.hasAttribute("onclick") || el.hasAttribute("tabindex");
+  const ownText = el => clean(Array.from(el.childNodes).filter(n => n.nodeType === 3).map(n => n.textContent).join(" "));
+  const nameOf = el => {
+    const aria = el.getAttribute("aria-label");
+    if (aria) return clean(aria);
+    const by = el.getAttribute("aria-labelledby");
+    if (by) return clean(by.split(/\s+/).map(id => document.getElementById(id)?.innerText || "").join(" "));
+    if (el.labels && el.labels.length) return clean(el.labels[0].innerText);
+    if (el.tagName === "INPUT" && ["button","submit","reset"].includes(el.type)) return clean(el.value);
+    if (el.placeholder) return clean(el.placeholder);
+    if (el.alt) return clean(el.alt);
+    if (el.tagName === "SELECT") return "";
+    return interactive(el) ? clean(el.innerText) : ownText(el);
+  };
+  for (const el of document.querySelectorAll("body *")) {
+    if (!interactive(el) && !ownText(el)) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width < 1 || r.height < 1 || r.right <= 0 || r.bottom <= 0 || r.left >= vw || r.top >= vh) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === "hidden" || style.opacity === "0") continue;
+    const name = nameOf(el);
+    if (!name && !editable(el) && el.tagName !== "SELECT") continue;
+    const cx = Math.min(Math.max(r.left + r.width / 2, 0), vw - 1), cy = Math.min(Math.max(r.top + r.height / 2, 0), vh - 1);
+    const hit = document.elementFromPoint(cx, cy);
+    out.push({
+      tag: el.tagName.toLowerCase(), role: el.getAttribute("role"), name,
+      box: {x: r.left, y: r.top, width: r.width, height: r.height},
+      editable: editable(el), on_top: !!hit && (hit === el || el.contains(hit) || hit.contains(el)),
+    });
+  }
+  return out;
+}
+"""
+
+# A cheap fingerprint of the document, to tell whether an action changed anything.
+DOM_SIGNATURE = r"""
+() => {
+  const s = document.documentElement ? document.documentElement.outerHTML : "";
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193); }
+  return (h >>> 0).toString(16) + ":" + s.length;
+}
+"""
+
+SETTLE = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+
+# The <select> a point refers to: the select itself, a label's control, or the select next to it.
+SELECT_AT = r"""
+([x, y]) => {
+  let el = document.elementFromPoint(x, y);
+  for (let up = 0; el && up < 4; up++, el = el.parentElement) {
+    if (el.tagName === "SELECT") return el;
+    if (el.tagName === "LABEL" && el.control && el.control.tagName === "SELECT") return el.control;
+    const inside = el.querySelectorAll("select");
+    if (inside.length === 1) return inside[0];
+  }
+  return null;
+}
+"""
+
+# The value of the option whose text best matches `wanted` (exact, then case-insensitive, then prefix).
+OPTION_VALUE = r"""
+(select, wanted) => {
+  const norm = s => s.replace(/\s+/g, " ").trim().toLowerCase();
+  const opts = Array.from(select.options), w = norm(wanted);
+  const hit = opts.find(o => o.text.trim() === wanted.trim()) || opts.find(o => norm(o.text) === w) ||
+    opts.find(o => norm(o.value) === w) || opts.find(o => norm(o.text).startsWith(w)) ||
+    opts.find(o => norm(o.text).includes(w));
+  return hit ? hit.value : null;
+}
+"""
+
+FOCUSED_FIELD = r"""
+() => {
+  let el = document.activeElement;
+  while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+  const editable = el && (el.isContentEditable || el.tagName === "TEXTAREA" ||
+    (el.tagName === "INPUT" && !["button","submit","reset","checkbox","radio","image","hidden","file"].includes(el.type)));
+  return editable ? el : null;
+}
+"""
+
+FIELD_VALUE = "el => el.isContentEditable ? el.innerText : el.value"
+MARK_SECRET = "el => el.setAttribute('data-molmo-secret', '')"

@@ -1,0 +1,290 @@
+"""One browser session: observe the page, carry out an action, wait for the page to settle."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import urlparse
+
+from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Page, sync_playwright
+
+from .. import actions as A
+from ..errors import BrowserError, NavigationBlockedError
+from ..observation import Element, Observation, Tab
+from ..redaction import Secrets
+from . import scripts
+from .launch import LAUNCH_FLAGS, BrowserConfig, find_chromium
+
+SPECIAL_INPUTS = {"date", "time", "datetime-local", "month", "week", "color", "range"}
+KEY_ALIASES = {"enter": "Enter", "return": "Enter", "tab": "Tab", "escape": "Escape", "esc": "Escape",
+               "backspace": "Backspace", "delete": "Delete", "space": " ", "ctrl": "Control",
+               "control": "Control", "cmd": "Meta", "alt": "Alt", "shift": "Shift",
+               "up": "ArrowUp", "down": "ArrowDown", "left": "ArrowLeft", "right": "ArrowRight",
+               "pageup": "PageUp", "pagedown": "PageDown", "home": "Home", "end": "End"}
+
+
+def normalize_key(key: str) -> str:
+    parts = [p.strip() for p in key.replace(" + ", "+").split("+")]
+    named = [KEY_ALIASES.get(p.lower(), p if len(p) != 1 else p) for p in parts]
+    return "+".join(named)
+
+
+class Browser:
+    """A Chromium context with one active tab. Use as a context manager."""
+
+    def __init__(self, config: BrowserConfig | None = None, secrets: Secrets | None = None) -> None:
+        self.config = config or BrowserConfig()
+        self.secrets = secrets or Secrets()
+        self.events: list[str] = []
+        self._pending_tabs: list[Page] = []
+        self._navigations = 0
+        self._masking = False
+
+    # -- lifetime -------------------------------------------------------------------------------
+    def __enter__(self) -> "Browser":
+        self._pw = sync_playwright().start()
+        try:
+            bundled = self._pw.chromium.executable_path
+        except PlaywrightError:
+            bundled = None
+        path = find_chromium(self.config.executable, bundled)
+        try:
+            self._browser = self._pw.chromium.launch(
+                executable_path=path, headless=self.config.headless, args=LAUNCH_FLAGS
+            )
+        except PlaywrightError as exc:
+            self._pw.stop()
+            raise BrowserError(f"could not start Chromium at {path}: {str(exc).splitlines()[0]}") from exc
+        width, height = self.config.viewport
+        self.context = self._browser.new_context(
+            viewport={"width": width, "height": height}, device_scale_factor=self.config.scale
+        )
+        self.context.set_default_timeout(self.config.action_timeout_s * 1000)
+        if self.config.allow_domains:
+            self.context.route("**/*", self._guard_route)
+        self.context.on("page", self._on_new_page)
+        self.page = self.context.new_page()  # the "page" handler above watches it too
+        self._pending_tabs.clear()
+        return self
+
+    @property
+    def version(self) -> str:
+        return self._browser.version
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for closer in (getattr(self, "_browser", None), getattr(self, "_pw", None)):
+            if closer is not None:
+                try:
+                    closer.close() if closer is self._browser else closer.stop()
+                except Exception:  # noqa: BLE001 - closing a dead browser must not mask the real error
+                    pass
+
+    # -- safety ---------------------------------------------------------------------------------
+    def check_url(self, url: str) -> None:
+        parsed = urlparse(url)
+        if parsed.scheme == "file" and not self.config.allow_file:
+            raise NavigationBlockedError(f"{url} is a local file; pass --allow-file to open files")
+        if parsed.scheme in ("about", "data", "blob", "file", "chrome-error"):
+            return
+        if parsed.scheme not in ("http", "https"):
+            raise NavigationBlockedError(f"{url}: only http(s) URLs can be opened")
+        host = (parsed.hostname or "").lower()
+        allowed = [d.lower().lstrip(".") for d in self.config.allow_domains]
+        if allowed and not any(host == d or host.endswith("." + d) for d in allowed):
+            raise NavigationBlockedError(f"{host} is not in --allow-domain ({', '.join(allowed)})")
+
+    def _guard_route(self, route, request) -> None:
+        if request.is_navigation_request():
+            try:
+                self.check_url(request.url)
+            except NavigationBlockedError as exc:
+                self.events.append(f"blocked navigation: {exc}")
+                route.abort("blockedbyclient")
+                return
+        route.continue_()
+
+    # -- page events ----------------------------------------------------------------------------
+    def _watch(self, page: Page) -> None:
+        page.on("dialog", self._on_dialog)
+        page.on("request", self._on_request)
+
+    def _on_new_page(self, page: Page) -> None:
+        self._watch(page)
+        self._pending_tabs.append(page)
+
+    def _on_request(self, request) -> None:
+        if request.is_navigation_request() and request.frame.parent_frame is None:
+            self._navigations += 1
+
+    def _on_dialog(self, dialog) -> None:
+        verb = self.config.dialogs
+        self.events.append(f"{dialog.type} dialog {verb}ed: {self.secrets.redact(dialog.message)[:200]}")
+        dialog.accept() if verb == "accept" else dialog.dismiss()
+
+    def drain_events(self) -> list[str]:
+        events, self.events = self.events, []
+        return events
+
+    # -- observing ------------------------------------------------------------------------------
+    def observe(self, *, elements: bool = False) -> Observation:
+        page = self.page
+        self.check_url(page.url)
+        mask = [page.locator("[data-molmo-secret]")] if self._masking else None
+        png = page.screenshot(mask=mask, animations="disabled", caret="initial")
+        width, height = Image.open(io.BytesIO(png)).size
+        signature = self._evaluate(scripts.DOM_SIGNATURE)
+        found = [Element.model_validate(e) for e in self._evaluate(scripts.ELEMENTS)] if elements else []
+        pages = self.context.pages
+        return Observation(
+            screenshot=png, image_size=(width, height), viewport=self.config.viewport,
+            scale=self.config.scale, url=page.url, title=self._title(page),
+            tabs=[Tab(title=self._title(p), url=p.url) for p in pages],
+            active_tab=pages.index(page) if page in pages else 0,
+            dom_signature=signature or "", elements=found,
+        )
+
+    @staticmethod
+    def _title(page: Page) -> str:
+        try:
+            return page.title()
+        except PlaywrightError:
+            return ""
+
+    def _evaluate(self, script: str, arg=None):
+        for attempt in range(3):
+            try:
+                return self.page.evaluate(script, arg)
+            except PlaywrightError as exc:
+                if "context was destroyed" not in str(exc) and "navigat" not in str(exc):
+                    raise BrowserError(f"page script failed: {str(exc).splitlines()[0]}") from exc
+                self.page.wait_for_load_state("domcontentloaded")
+        return None
+
+    def evaluate(self, script: str, arg=None):
+        """Run a page script (for success checks). Errors become `BrowserError`."""
+        return self._evaluate(script, arg)
+
+    # -- acting ---------------------------------------------------------------------------------
+    def goto(self, url: str) -> None:
+        self.check_url(url)
+        try:
+            self.page.goto(url, wait_until="load")
+        except PlaywrightError as exc:
+            raise BrowserError(f"could not open {url}: {str(exc).splitlines()[0]}") from exc
+        self.check_url(self.page.url)
+
+    def execute(self, action: A.Action) -> bool | None:
+        """Carry out `action` and wait for the page to settle.
+
+        Returns, for typing, whether the field ends up holding the typed text; otherwise None.
+        """
+        navigations = self._navigations
+        try:
+            result = self._dispatch(action)
+        except PlaywrightError as exc:
+            raise BrowserError(f"{action.name} failed: {str(exc).splitlines()[0]}") from exc
+        self._settle(navigations)
+        return result
+
+    def _dispatch(self, action: A.Action) -> bool | None:
+        page, mouse = self.page, self.page.mouse
+        match action:
+            case A.Click(x=x, y=y, button=button):
+                mouse.click(x, y, button=button)
+            case A.DoubleClick(x=x, y=y):
+                mouse.dblclick(x, y)
+            case A.Hover(x=x, y=y):
+                mouse.move(x, y, steps=2)
+            case A.Drag(x=x, y=y, to_x=tx, to_y=ty):
+                mouse.move(x, y)
+                mouse.down()
+                mouse.move(tx, ty, steps=12)
+                mouse.up()
+            case A.Type():
+                return self._type(action)
+            case A.Press(key=key):
+                page.keyboard.press(normalize_key(key))
+            case A.Scroll(direction=direction, amount=amount, x=x, y=y):
+                width, height = self.config.viewport
+                step = amount or (0.8 * (height if direction in ("up", "down") else width))
+                dx, dy = {"up": (0, -step), "down": (0, step), "left": (-step, 0), "right": (step, 0)}[direction]
+                mouse.move(x if x is not None else width / 2, y if y is not None else height / 2)
+                mouse.wheel(dx, dy)
+                page.wait_for_timeout(50)  # wheel scrolling is applied asynchronously
+            case A.SelectOption(x=x, y=y, option=option):
+                self._select(x, y, option)
+            case A.Goto(url=url):
+                self.goto(url)
+            case A.Back():
+                page.go_back(wait_until="load")
+            case A.SwitchTab(index=index):
+                pages = self.context.pages
+                if not 0 <= index < len(pages):
+                    raise BrowserError(f"switch_tab {index}: there are {len(pages)} tabs")
+                self.page = pages[index]
+                self.page.bring_to_front()
+            case A.Wait(seconds=seconds):
+                page.wait_for_timeout(seconds * 1000)
+            case A.Done() | A.Fail():
+                pass
+        return None
+
+    def _type(self, action: A.Type) -> bool:
+        page = self.page
+        if action.x is not None and action.y is not None:
+            page.mouse.click(action.x, action.y)
+        field = page.evaluate_handle(scripts.FOCUSED_FIELD).as_element()
+        if field is None:
+            where = f"at ({action.x:.0f}, {action.y:.0f})" if action.x is not None else "focused"
+            raise BrowserError(f"type: nothing editable {where}")
+        text = self.secrets.fill(action.text)
+        if Secrets.uses_secret(action.text):
+            field.evaluate(scripts.MARK_SECRET)
+            self._masking = True
+        kind = (field.get_attribute("type") or "").lower()
+        if kind in SPECIAL_INPUTS:
+            field.fill(text)  # date/time widgets take no free typing; fill sets the value as the user would
+        else:
+            if action.clear:
+                field.fill("")
+            page.keyboard.type(text)
+        return field.evaluate(scripts.FIELD_VALUE) == text
+
+    def _select(self, x: float, y: float, option: str) -> None:
+        select = self.page.evaluate_handle(scripts.SELECT_AT, [x, y]).as_element()
+        if select is None:
+            raise BrowserError(f"select_option: no <select> at ({x:.0f}, {y:.0f})")
+        value = select.evaluate(scripts.OPTION_VALUE, option)
+        if value is None:
+            raise BrowserError(f"select_option: the list has no option {option!r}")
+        select.select_option(value=value)
+
+    def _settle(self, navigations_before: int) -> None:
+        """Wait for what the action set off: a new tab, a navigation, the next frames."""
+        if self._pending_tabs:
+            self.page = self._pending_tabs[-1]
+            self._pending_tabs.clear()
+            self.events.append(f"switched to new tab: {self.page.url}")
+            navigations_before = -1
+        self._evaluate(scripts.SETTLE)
+        if self._navigations != navigations_before:
+            try:
+                self.page.wait_for_load_state("load")
+            except PlaywrightError:
+                pass
+            self._evaluate(scripts.SETTLE)
+        try:
+            self.check_url(self.page.url)
+        except NavigationBlockedError as exc:
+            self.events.append(f"blocked navigation: {exc}")
+            self.page.go_back() if len(self.context.pages) == 1 else self._close_blocked_tab()
+            raise
+
+    def _close_blocked_tab(self) -> None:
+        blocked = self.page
+        self.page = self.context.pages[0]
+        blocked.close()

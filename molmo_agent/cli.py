@@ -1,0 +1,163 @@
+"""The command line: a thin typer layer over the library."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from .browser import BrowserConfig, parse_viewport
+from .errors import ConfigError, MolmoAgentError
+from .pointers import NAMES as POINTER_NAMES
+from .redaction import Secrets
+from .run import PointerSettings, RunSettings, run_task
+from .sites import DEMO_SITE, serve_site
+from .tasks import Task, load_task
+from .trace import StepRecord
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Web agents that see the page as pixels and act by pointing.")
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+DEMO_TASK = DEMO_SITE.parent / "task.yaml"
+
+
+def _fail(exc: MolmoAgentError) -> None:
+    err.print(f"[red]error:[/red] {exc}", markup=True, soft_wrap=True)
+    raise typer.Exit(exc.exit_code)
+
+
+def _step_line(secrets: Secrets):
+    def show(step: StepRecord) -> None:
+        action = step.action or step.intent
+        where = f" -> ({action.x:.0f}, {action.y:.0f})" if getattr(action, "x", None) is not None else ""
+        mark = "[green]ok[/green]" if step.outcome.ok else "[red]FAIL[/red]"
+        changed = ",".join(step.outcome.changed) or "no change"
+        seconds = sum(step.timings.values())
+        line = f"{step.index:>3} {mark} {step.intent.describe()}{where}  {seconds:.2f}s  [dim]{changed}[/dim]"
+        if step.outcome.error:
+            line += f"\n      [red]{step.outcome.error}[/red]"
+        for event in step.outcome.events:
+            line += f"\n      [yellow]{event}[/yellow]"
+        out.print(secrets.redact(line), markup=True, soft_wrap=True)
+
+    return show
+
+
+def _execute(task: Task, settings: RunSettings) -> None:
+    result = run_task(task, settings, on_step=_step_line(settings.secrets),
+                      on_start=lambda d: out.print(f"[dim]recording to {d}[/dim]"))
+    end = result.end
+    colour = "green" if end.status == "success" else "red"
+    out.print(f"[{colour}]{end.status}[/{colour}] after {end.steps} steps in {end.seconds:.1f}s"
+              + (f": {settings.secrets.redact(end.reason)}" if end.reason else ""))
+    if end.answer:
+        out.print(f"answer: {settings.secrets.redact(end.answer)}")
+    out.print(f"trace: {result.run_dir}")
+    raise typer.Exit(0 if end.status == "success" else 1)
+
+
+def _settings(pointer, endpoint, model, api_key, timeout, out_dir, max_steps, viewport, scale,
+              secret, allow_domain, allow_file, headed, browser) -> RunSettings:
+    if pointer not in POINTER_NAMES:
+        raise ConfigError(f"--pointer {pointer!r} is not one of {', '.join(POINTER_NAMES)}")
+    if not 0.5 <= scale <= 4:
+        raise ConfigError(f"--scale {scale} is out of range; use 0.5 to 4 (2 for a HiDPI screen)")
+    return RunSettings(
+        pointer=PointerSettings(name=pointer, endpoint=endpoint, model=model, api_key=api_key, timeout_s=timeout),
+        browser=BrowserConfig(executable=browser, headless=not headed, viewport=parse_viewport(viewport),
+                              scale=scale, allow_domains=allow_domain, allow_file=allow_file),
+        out=out_dir, max_steps=max_steps, secrets=Secrets.from_options(secret),
+    )
+
+
+POINTER = typer.Option("ocr", "--pointer", help=f"where-is-it backend: {', '.join(POINTER_NAMES)}")
+ENDPOINT = typer.Option(None, help="OpenAI-compatible base URL for --pointer http, e.g. http://gpu:8000/v1")
+MODEL = typer.Option(None, help="model name the endpoint serves, e.g. allenai/Molmo-7B-D-0924")
+API_KEY = typer.Option(None, envvar="MOLMO_AGENT_API_KEY", help="bearer token for the endpoint")
+TIMEOUT = typer.Option(60.0, "--timeout", help="seconds to wait for one pointer answer")
+OUT = typer.Option(Path("traces"), "--out", help="folder that receives one run directory per run")
+MAX_STEPS = typer.Option(None, "--max-steps", min=1, help="step budget (default: the task's, else 30)")
+VIEWPORT = typer.Option("1280x720", help="viewport in CSS pixels, WIDTHxHEIGHT")
+SCALE = typer.Option(1.0, help="device scale factor (2 = HiDPI screenshots)")
+SECRET = typer.Option([], "--secret", help="NAME=value, typed where a step says {{NAME}}; never recorded")
+ALLOW = typer.Option([], "--allow-domain", help="only go to these domains (and their subdomains)")
+ALLOW_FILE = typer.Option(False, "--allow-file", help="allow file:// URLs")
+HEADED = typer.Option(False, "--headed", help="show the browser window")
+BROWSER = typer.Option(None, "--browser", help="Chromium executable (else $MOLMO_AGENT_CHROMIUM, Playwright's, /usr/bin/chromium)")
+
+
+@app.command()
+def run(
+    goal: Optional[str] = typer.Argument(None, help='steps such as \'click "Search", type "SFO" into "From"\''),
+    url: Optional[str] = typer.Option(None, help="start URL"),
+    task: Optional[Path] = typer.Option(None, "--task", help="a task file (YAML) instead of GOAL and --url"),
+    pointer: str = POINTER, endpoint: Optional[str] = ENDPOINT, model: Optional[str] = MODEL,
+    api_key: Optional[str] = API_KEY, timeout: float = TIMEOUT, out_dir: Path = OUT,
+    max_steps: Optional[int] = MAX_STEPS, viewport: str = VIEWPORT, scale: float = SCALE,
+    secret: list[str] = SECRET, allow_domain: list[str] = ALLOW, allow_file: bool = ALLOW_FILE,
+    headed: bool = HEADED, browser: Optional[str] = BROWSER,
+) -> None:
+    """Run a goal (or a task file) in Chromium and record a trace."""
+    try:
+        settings = _settings(pointer, endpoint, model, api_key, timeout, out_dir, max_steps, viewport,
+                             scale, secret, allow_domain, allow_file, headed, browser)
+        if task is not None:
+            chosen = load_task(task)
+            if url:
+                chosen = chosen.model_copy(update={"url": url, "site": None})
+        elif goal:
+            chosen = Task(id="run", goal=goal, url=url)
+        else:
+            raise ConfigError("give a GOAL or --task FILE")
+        _execute(chosen, settings)
+    except MolmoAgentError as exc:
+        _fail(exc)
+
+
+@app.command()
+def demo(
+    pointer: str = POINTER, out_dir: Path = OUT, scale: float = SCALE, headed: bool = HEADED,
+    browser: Optional[str] = BROWSER,
+) -> None:
+    """Book a flight on the bundled demo site, pixels only, and print where the trace is."""
+    try:
+        settings = _settings(pointer, None, None, None, 60.0, out_dir, None, "1280x720", scale, [], [],
+                             False, headed, browser)
+        _execute(load_task(DEMO_TASK), settings)
+    except MolmoAgentError as exc:
+        _fail(exc)
+
+
+@app.command()
+def site(
+    folder: Path = typer.Argument(DEMO_SITE, help="folder to serve (default: the demo site)"),
+    port: int = typer.Option(8000, help="port on 127.0.0.1"),
+) -> None:
+    """Serve a task site (the demo by default) on 127.0.0.1 until Ctrl-C."""
+    import time
+
+    try:
+        with serve_site(folder, port=port) as base:
+            out.print(f"serving {folder} at {base} (Ctrl-C to stop)")
+            while True:
+                time.sleep(3600)
+    except MolmoAgentError as exc:
+        _fail(exc)
+    except KeyboardInterrupt:
+        pass
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of a trace record (one line of trace.jsonl)."""
+    from .trace import json_schema_text
+
+    sys.stdout.write(json_schema_text())
+
+
+if __name__ == "__main__":
+    app()

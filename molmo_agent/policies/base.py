@@ -1,0 +1,26 @@
+"""A policy answers "what next?" with an action; it never carries one out."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from pydantic import BaseModel
+
+from ..actions import Action
+from ..observation import Observation
+
+if TYPE_CHECKING:
+    from ..trace.records import StepRecord
+
+
+class Decision(BaseModel):
+    action: Action
+    thought: str = ""
+    raw: str | None = None
+    """The model's own text, for model-driven policies."""
+
+
+class Policy(Protocol):
+    name: str
+
+    def decide(self, observation: Observation, history: list["StepRecord"]) -> Decision: ...

@@ -1,0 +1,95 @@
+"""`steps` policy: a plain step language, one step per line or comma.
+
+    click "Round trip", type "SFO" into "From", select "Business" in "Cabin", press Enter,
+    scroll down, drag "Card A" to "Done", goto https://example.com, wait 2s, done
+"""
+
+from __future__ import annotations
+
+import re
+
+from .. import actions as A
+from ..errors import StepSyntaxError
+from ..observation import Observation
+from .base import Decision
+
+Q = r"""["“”']([^"“”']*)["“”']"""  # one quoted string
+GRAMMAR: list[tuple[str, object]] = [
+    (rf"(?:left )?click(?: on)? {Q}", lambda m: A.Click(target=m[1])),
+    (rf"right[- ]click(?: on)? {Q}", lambda m: A.Click(target=m[1], button="right")),
+    (rf"double[- ]click(?: on)? {Q}", lambda m: A.DoubleClick(target=m[1])),
+    (rf"hover(?: over| on)? {Q}", lambda m: A.Hover(target=m[1])),
+    (rf"(?:type|enter) {Q} (?:into|in) {Q}", lambda m: A.Type(text=m[1], target=m[2])),
+    (rf"fill {Q} with {Q}", lambda m: A.Type(text=m[2], target=m[1])),
+    (rf"type {Q}", lambda m: A.Type(text=m[1])),
+    (rf"(?:select|choose|pick) {Q} (?:in|from) {Q}", lambda m: A.SelectOption(option=m[1], target=m[2])),
+    (rf"drag {Q} (?:to|onto) {Q}", lambda m: A.Drag(target=m[1], to_target=m[2])),
+    (r"press (?:the )?(\S+?)(?: key)?", lambda m: A.Press(key=m[1])),
+    (r"scroll(?: (up|down|left|right))?(?: (\d+)(?: ?px)?)?", lambda m: A.Scroll(
+        direction=m[1] or "down", amount=float(m[2]) if m[2] else None)),
+    (r"(?:goto|go to|open|navigate to) (\S+)", lambda m: A.Goto(url=m[1])),
+    (r"(?:go )?back", lambda m: A.Back()),
+    (r"switch to tab (\d+)", lambda m: A.SwitchTab(index=int(m[1]))),
+    (r"wait(?: (\d+(?:\.\d+)?) ?(ms|s|sec|seconds?)?)?", lambda m: A.Wait(
+        seconds=(float(m[1]) / 1000 if m[2] == "ms" else float(m[1])) if m[1] else 1.0)),
+    (rf"done(?: {Q})?", lambda m: A.Done(answer=m[1])),
+    (rf"fail {Q}", lambda m: A.Fail(reason=m[1])),
+]
+COMPILED = [(re.compile(pattern, re.I), build) for pattern, build in GRAMMAR]
+EXAMPLE = 'click "X", type "Y" into "X", select "Y" in "X", press Enter, scroll down, done'
+
+
+def split_steps(text: str) -> list[str]:
+    """Split on newlines, semicolons and commas that are outside quotes."""
+    parts, current, quote = [], [], None
+    for ch in text:
+        if quote:
+            if ch == quote or (quote == "“" and ch == "”"):
+                quote = None
+        elif ch in "\"“'" and (ch != "'" or not current or not current[-1].isalnum()):
+            quote = ch
+        elif ch in ",;\n":
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    parts.append("".join(current))
+    cleaned = [re.sub(r"^\s*(?:\d+[.)]\s*|-\s+|then\s+|and\s+)*", "", p).strip().rstrip(".") for p in parts]
+    return [p for p in cleaned if p and not p.startswith("#")]
+
+
+def parse_step(text: str) -> A.Action:
+    for pattern, build in COMPILED:
+        match = pattern.fullmatch(text.strip())
+        if match:
+            return build(match)
+    raise StepSyntaxError(f"cannot read step {text!r}; steps look like: {EXAMPLE}")
+
+
+def parse_plan(text: str) -> list[A.Action]:
+    steps = split_steps(text)
+    if not steps:
+        raise StepSyntaxError("the plan is empty; give steps such as: " + EXAMPLE)
+    try:
+        return [parse_step(s) for s in steps]
+    except StepSyntaxError:
+        if not re.search(r"""["“”]""", text) and len(steps) == 1:
+            raise StepSyntaxError(
+                f"{text.strip()!r} is a free-form goal, and the steps policy only follows explicit steps "
+                f"({EXAMPLE}); free-form goals need a model policy (MolmoWeb or a planner), "
+                "which this version does not ship yet"
+            ) from None
+        raise
+
+
+class StepsPolicy:
+    name = "steps"
+
+    def __init__(self, plan: str | list[A.Action]) -> None:
+        self.actions = parse_plan(plan) if isinstance(plan, str) else list(plan)
+
+    def decide(self, observation: Observation, history: list) -> Decision:
+        index = len(history)
+        if index >= len(self.actions):
+            return Decision(action=A.Done(), thought="plan finished")
+        return Decision(action=self.actions[index], thought=f"plan step {index + 1} of {len(self.actions)}")

@@ -1,0 +1,69 @@
+"""One run of one task: the wiring between a task, a policy, a pointer, a browser and a trace."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from .agent import Agent, RunResult
+from .browser import Browser, BrowserConfig
+from .pointers import Pointer, make_pointer
+from .policies import StepsPolicy
+from .redaction import Secrets
+from .sites import serve_site
+from .tasks import Task
+from .trace import StepRecord, TraceWriter, new_run_dir
+
+
+class PointerSettings(BaseModel):
+    name: str = "ocr"
+    endpoint: str | None = None
+    model: str | None = None
+    api_key: str | None = None
+    timeout_s: float = 60.0
+
+    def build(self) -> Pointer:
+        return make_pointer(self.name, endpoint=self.endpoint, model=self.model,
+                            api_key=self.api_key, timeout_s=self.timeout_s)
+
+
+class RunSettings(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    pointer: PointerSettings = PointerSettings()
+    browser: BrowserConfig = BrowserConfig()
+    out: Path = Path("traces")
+    max_steps: int | None = None
+    secrets: Secrets = Secrets()
+
+
+def run_task(
+    task: Task,
+    settings: RunSettings,
+    *,
+    pointer: Pointer | None = None,
+    on_step: Callable[[StepRecord], None] | None = None,
+    on_start: Callable[[Path], None] | None = None,
+) -> RunResult:
+    """Run `task` and return its result; the trace is in `result.run_dir`.
+
+    Pass `pointer` to reuse a loaded one across runs.
+    """
+    policy = StepsPolicy(task.plan)  # a plan that cannot be read fails here, before a browser starts
+    pointer = pointer or settings.pointer.build()
+    with contextlib.ExitStack() as stack:
+        start_url = task.url
+        if task.site is not None:
+            start_url = stack.enter_context(serve_site(task.site)) + task.path
+        browser = stack.enter_context(Browser(settings.browser, settings.secrets))
+        run_dir = new_run_dir(settings.out, task.id if task.id != "run" else task.goal)
+        if on_start:
+            on_start(run_dir)
+        writer = TraceWriter(run_dir, settings.secrets)
+        stack.callback(writer.close)
+        agent = Agent(browser, policy, pointer, writer, max_steps=settings.max_steps or task.max_steps,
+                      checks=task.checks, on_step=on_step)
+        return agent.run(task.goal, start_url)

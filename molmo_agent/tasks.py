@@ -1,0 +1,56 @@
+"""Task files (YAML): a goal, where it starts, optional steps, and how to tell it succeeded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .checks import Check
+from .errors import ConfigError
+
+
+class Task(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    goal: str
+    url: str | None = Field(None, description="start URL of a site on the web")
+    site: Path | None = Field(None, description="folder of a local site, served on loopback by the tool")
+    path: str = Field("", description="start page within `site`, e.g. index.html?variant=b")
+    steps: list[str] | None = Field(None, description="plan in the step language; else the policy plans")
+    checks: list[Check] = Field(default_factory=list)
+    max_steps: int = Field(30, ge=1, le=500)
+    tags: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_start(self) -> "Task":
+        if self.url is not None and self.site is not None:
+            raise ValueError("give url or site, not both")
+        return self
+
+    @property
+    def plan(self) -> str:
+        return "\n".join(self.steps) if self.steps else self.goal
+
+
+def load_task(path: str | Path) -> Task:
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read task file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a mapping with id, goal and url or site")
+    try:
+        task = Task.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "task"
+        raise ConfigError(f"{path}: {where}: {err['msg']}") from None
+    if task.site is not None and not task.site.is_absolute():
+        task.site = (path.parent / task.site).resolve()
+    return task

@@ -1,0 +1,96 @@
+"""The trace format: one JSON line per record in `trace.jsonl`, screenshots beside it.
+
+    {"type": "header", ...}   once, first
+    {"type": "step", ...}     one per step, flushed to disk before the next step begins
+    {"type": "end", ...}      once, last; absent when the run was killed
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..actions import Action
+from ..observation import Tab
+from ..points import Point
+
+FORMAT_VERSION = 1
+Status = Literal["success", "failed", "interrupted", "error"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TraceHeader(_Record):
+    type: Literal["header"] = "header"
+    format_version: int = FORMAT_VERSION
+    run_id: str
+    created_at: str
+    goal: str
+    start_url: str | None
+    policy: str
+    pointer: dict
+    viewport: tuple[int, int]
+    scale: float
+    max_steps: int
+    versions: dict[str, str]
+
+
+class ObservationRecord(_Record):
+    url: str
+    title: str
+    screenshot: str = Field(description="path of the PNG, relative to the run directory")
+    image_size: tuple[int, int]
+    tabs: list[Tab]
+    active_tab: int
+    dom_signature: str
+
+
+class Grounding(_Record):
+    """One question to the pointer and its answer."""
+
+    target: str
+    field: bool = False
+    raw: str | None = None
+    points: list[Point] = Field(default_factory=list, description="in the pointer's own space")
+    image_size: tuple[int, int] | None = None
+    css: list[tuple[float, float]] = Field(default_factory=list, description="the same points in CSS pixels")
+    error: str | None = None
+    seconds: float = 0.0
+
+
+class Outcome(_Record):
+    ok: bool
+    error: str | None = None
+    changed: list[Literal["url", "dom", "pixels", "tab", "value"]] = Field(default_factory=list)
+    field_value_ok: bool | None = None
+    events: list[str] = Field(default_factory=list, description="dialogs, new tabs, blocked navigations")
+
+
+class StepRecord(_Record):
+    type: Literal["step"] = "step"
+    index: int
+    observation: ObservationRecord
+    thought: str = ""
+    policy_raw: str | None = None
+    intent: Action = Field(description="the action as the policy decided it, before grounding")
+    grounding: list[Grounding] = Field(default_factory=list)
+    action: Action | None = Field(None, description="the action carried out, with CSS coordinates")
+    outcome: Outcome
+    timings: dict[str, float] = Field(default_factory=dict, description="seconds per phase")
+
+
+class TraceEnd(_Record):
+    type: Literal["end"] = "end"
+    status: Status
+    reason: str | None = None
+    answer: str | None = None
+    steps: int
+    seconds: float
+    final_screenshot: str | None = None
+    final_url: str | None = None
+
+
+Record = Annotated[Union[TraceHeader, StepRecord, TraceEnd], Field(discriminator="type")]

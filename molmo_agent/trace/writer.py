@@ -1,0 +1,52 @@
+"""Writes a run directory. Every record is on disk (flushed and fsynced) before the next step."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import TraceError
+from ..redaction import Secrets
+from .records import TraceEnd, TraceHeader, StepRecord
+
+TRACE_FILE = "trace.jsonl"
+SCREENS = "screens"
+
+
+def new_run_dir(root: Path, goal: str) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    slug = "-".join("".join(c if c.isalnum() else " " for c in goal.lower()).split()[:5])[:40] or "run"
+    for n in range(1000):
+        candidate = root / f"{stamp}-{slug}" if n == 0 else root / f"{stamp}-{slug}-{n}"
+        try:
+            candidate.mkdir(parents=True)
+            return candidate
+        except FileExistsError:
+            continue
+    raise TraceError(f"cannot create a run directory under {root}")
+
+
+class TraceWriter:
+    def __init__(self, run_dir: Path, secrets: Secrets | None = None) -> None:
+        self.dir = Path(run_dir)
+        self.secrets = secrets or Secrets()
+        try:
+            (self.dir / SCREENS).mkdir(parents=True, exist_ok=True)
+            self._file = open(self.dir / TRACE_FILE, "a", encoding="utf-8")
+        except OSError as exc:
+            raise TraceError(f"cannot write a trace in {self.dir}: {exc.strerror}") from exc
+
+    def screenshot(self, name: str, png: bytes) -> str:
+        relative = f"{SCREENS}/{name}.png"
+        (self.dir / relative).write_bytes(png)
+        return relative
+
+    def write(self, record: TraceHeader | StepRecord | TraceEnd) -> None:
+        line = self.secrets.redact(record.model_dump_json())
+        self._file.write(line + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
