@@ -20,8 +20,8 @@ from .trace import StepRecord
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Web agents that see the page as pixels and act by pointing.")
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 DEMO_TASK = DEMO_SITE.parent / "task.yaml"
 
 

@@ -26,6 +26,10 @@ class Secrets:
             values[name] = value
         return cls(values)
 
+    def values(self) -> list[str]:
+        """The values themselves: only for the page, which shows them anyway."""
+        return list(self._values.values())
+
     def __bool__(self) -> bool:
         return bool(self._values)
 

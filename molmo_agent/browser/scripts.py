@@ -92,4 +92,14 @@ FOCUSED_FIELD = r"""
 """
 
 FIELD_VALUE = "el => el.isContentEditable ? el.innerText : el.value"
-MARK_SECRET = "el => el.setAttribute('data-molmo-secret', '')"
+# Marks every element that shows a secret (as text or as a field's value) so screenshots mask it.
+MARK_SECRETS = r"""
+(values) => {
+  const shows = s => values.some(v => s && s.includes(v));
+  const walker = document.createTreeWalker(document.body || document.documentElement, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode())
+    if (shows(n.textContent) && n.parentElement) n.parentElement.setAttribute("data-molmo-secret", "");
+  for (const el of document.querySelectorAll("input, textarea, [contenteditable]"))
+    if (shows(el.value) || (el.isContentEditable && shows(el.innerText))) el.setAttribute("data-molmo-secret", "");
+}
+"""

@@ -39,7 +39,7 @@ class Browser:
         self.events: list[str] = []
         self._pending_tabs: list[Page] = []
         self._navigations = 0
-        self._masking = False
+        self._blocked: list[NavigationBlockedError] = []
 
     # -- lifetime -------------------------------------------------------------------------------
     def __enter__(self) -> "Browser":
@@ -103,6 +103,7 @@ class Browser:
                 self.check_url(request.url)
             except NavigationBlockedError as exc:
                 self.events.append(f"blocked navigation: {exc}")
+                self._blocked.append(exc)
                 route.abort("blockedbyclient")
                 return
         route.continue_()
@@ -133,7 +134,10 @@ class Browser:
     def observe(self, *, elements: bool = False) -> Observation:
         page = self.page
         self.check_url(page.url)
-        mask = [page.locator("[data-molmo-secret]")] if self._masking else None
+        mask = None
+        if self.secrets:
+            self._evaluate(scripts.MARK_SECRETS, self.secrets.values())
+            mask = [page.locator("[data-molmo-secret]")]
         png = page.screenshot(mask=mask, animations="disabled", caret="initial")
         width, height = Image.open(io.BytesIO(png)).size
         signature = self._evaluate(scripts.DOM_SIGNATURE)
@@ -183,11 +187,16 @@ class Browser:
         Returns, for typing, whether the field ends up holding the typed text; otherwise None.
         """
         navigations = self._navigations
+        self._blocked.clear()
         try:
             result = self._dispatch(action)
         except PlaywrightError as exc:
             raise BrowserError(f"{action.name} failed: {str(exc).splitlines()[0]}") from exc
         self._settle(navigations)
+        if self._blocked:
+            if self.page.url.startswith("chrome-error:"):
+                self.page.go_back(wait_until="load")  # back to where the agent was, not an error page
+            raise self._blocked[-1]
         return result
 
     def _dispatch(self, action: A.Action) -> bool | None:
@@ -222,6 +231,7 @@ class Browser:
             case A.Back():
                 page.go_back(wait_until="load")
             case A.SwitchTab(index=index):
+                self._pending_tabs.clear()
                 pages = self.context.pages
                 if not 0 <= index < len(pages):
                     raise BrowserError(f"switch_tab {index}: there are {len(pages)} tabs")
@@ -242,9 +252,6 @@ class Browser:
             where = f"at ({action.x:.0f}, {action.y:.0f})" if action.x is not None else "focused"
             raise BrowserError(f"type: nothing editable {where}")
         text = self.secrets.fill(action.text)
-        if Secrets.uses_secret(action.text):
-            field.evaluate(scripts.MARK_SECRET)
-            self._masking = True
         kind = (field.get_attribute("type") or "").lower()
         if kind in SPECIAL_INPUTS:
             field.fill(text)  # date/time widgets take no free typing; fill sets the value as the user would
@@ -265,18 +272,18 @@ class Browser:
 
     def _settle(self, navigations_before: int) -> None:
         """Wait for what the action set off: a new tab, a navigation, the next frames."""
-        if self._pending_tabs:
+        self._evaluate(scripts.SETTLE)
+        if self._pending_tabs:  # a popup is announced a moment after the click that opened it
             self.page = self._pending_tabs[-1]
             self._pending_tabs.clear()
+            self.page.wait_for_load_state("load")
             self.events.append(f"switched to new tab: {self.page.url}")
-            navigations_before = -1
-        self._evaluate(scripts.SETTLE)
-        if self._navigations != navigations_before:
+        elif self._navigations != navigations_before:
             try:
                 self.page.wait_for_load_state("load")
             except PlaywrightError:
                 pass
-            self._evaluate(scripts.SETTLE)
+        self._evaluate(scripts.SETTLE)
         try:
             self.check_url(self.page.url)
         except NavigationBlockedError as exc:

@@ -27,7 +27,7 @@ GRAMMAR: list[tuple[str, object]] = [
     (r"press (?:the )?(\S+?)(?: key)?", lambda m: A.Press(key=m[1])),
     (r"scroll(?: (up|down|left|right))?(?: (\d+)(?: ?px)?)?", lambda m: A.Scroll(
         direction=m[1] or "down", amount=float(m[2]) if m[2] else None)),
-    (r"(?:goto|go to|open|navigate to) (\S+)", lambda m: A.Goto(url=m[1])),
+    (rf"(?:goto|go to|open|navigate to) (?:{Q}|(\S+))", lambda m: A.Goto(url=m[1] or m[2])),
     (r"(?:go )?back", lambda m: A.Back()),
     (r"switch to tab (\d+)", lambda m: A.SwitchTab(index=int(m[1]))),
     (r"wait(?: (\d+(?:\.\d+)?) ?(ms|s|sec|seconds?)?)?", lambda m: A.Wait(

@@ -1,0 +1,68 @@
+"""Shared fixtures: the Chromium launcher, the demo site server, a loaded OCR pointer."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from molmo_agent.browser import BrowserConfig, find_chromium
+from molmo_agent.browser.launch import LAUNCH_FLAGS
+from molmo_agent.run import PointerSettings, RunSettings, run_task
+from molmo_agent.sites import DEMO_SITE, serve_site
+from molmo_agent.tasks import load_task
+
+PAGES = Path(__file__).parent / "pages"
+CLI = [sys.executable, "-m", "molmo_agent.cli"]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args():
+    """pytest-playwright's launcher, pointed at the same Chromium the tool finds."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        try:
+            bundled = pw.chromium.executable_path
+        except Exception:  # noqa: BLE001
+            bundled = None
+    return {"executable_path": find_chromium(None, bundled), "args": LAUNCH_FLAGS}
+
+
+@pytest.fixture(scope="session")
+def demo_url():
+    with serve_site(DEMO_SITE) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def pages_url():
+    """Test pages made for one purpose each (click recording, tabs, dialogs)."""
+    with serve_site(PAGES) as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def ocr_pointer():
+    from molmo_agent.pointers.ocr import OcrPointer
+
+    return OcrPointer()
+
+
+@pytest.fixture
+def demo_task():
+    return load_task(DEMO_SITE.parent / "task.yaml")
+
+
+def settings(tmp_path: Path, pointer: str = "dom", scale: float = 1.0, **browser) -> RunSettings:
+    return RunSettings(pointer=PointerSettings(name=pointer), out=tmp_path,
+                       browser=BrowserConfig(scale=scale, **browser))
+
+
+def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
+
+
+__all__ = ["CLI", "cli", "run_task", "settings"]

@@ -1,0 +1,81 @@
+"""Real Chromium: where clicks land, tabs, dialogs, and where the agent may go."""
+
+import pytest
+
+from molmo_agent.browser import Browser, BrowserConfig
+from molmo_agent.errors import NavigationBlockedError
+from molmo_agent.tasks import Task
+from molmo_agent.trace import read_trace
+
+from .conftest import run_task, settings
+
+TARGETS = ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot"]
+
+
+@pytest.mark.parametrize("scale", [1, 1.5, 2])
+def test_clicks_land_inside_their_targets_at_every_scale(tmp_path, pages_url, ocr_pointer, scale):
+    """The OCR pointer reads the HiDPI screenshot; every click must still land on its button."""
+    plan = ", ".join(f'click "{t}"' for t in TARGETS)
+    task = Task(id="clicks", goal=plan, url=pages_url + "clicks.html")
+    config = settings(tmp_path, pointer="ocr", scale=scale)
+    with Browser(config.browser) as probe:
+        probe.goto(task.url)
+        assert probe.observe().image_size == (int(1280 * scale), int(720 * scale))
+    result = run_task(task, config, pointer=ocr_pointer)
+    assert result.status == "success", result.end.reason
+    trace = read_trace(result.run_dir)
+    landed = []
+    for step in trace.steps[: len(TARGETS)]:
+        assert step.grounding[0].image_size is not None
+        landed.append((step.intent.target, step.action.x, step.action.y))
+    # Replay the recorded CSS points on a fresh page and ask the page what each one hit.
+    with Browser(BrowserConfig(scale=scale)) as browser:
+        browser.goto(task.url)
+        for target, x, y in landed:
+            browser.page.mouse.click(x, y)
+        clicks = browser.evaluate("() => window.clicks")
+    assert [c["id"] for c in clicks] == list("abcdef"), f"scale {scale}: clicks hit {clicks}"
+
+
+def test_new_tab_is_followed_and_dialogs_are_recorded(tmp_path, pages_url):
+    task = Task(id="popups", goal='click "Open help in a new tab", switch to tab 0, click "Delete all"',
+                url=pages_url + "popups.html", checks=[{"text": "yes"}])
+    result = run_task(task, settings(tmp_path))
+    assert result.status == "success", result.end.reason
+    steps = read_trace(result.run_dir).steps
+    assert "tab" in steps[0].outcome.changed
+    assert any("new tab" in e and "tab.html" in e for e in steps[0].outcome.events)
+    assert steps[1].observation.title == "help tab"
+    assert steps[2].outcome.events == ["confirm dialog accepted: Delete everything?"]
+
+
+def test_dismissing_dialogs(tmp_path, pages_url):
+    task = Task(id="popups", goal='click "Delete all"', url=pages_url + "popups.html", checks=[{"text": "no"}])
+    assert run_task(task, settings(tmp_path, dialogs="dismiss")).status == "success"
+
+
+def test_allow_domain_blocks_leaving_the_site(tmp_path, pages_url):
+    task = Task(id="leave", goal='click "Leave this site"', url=pages_url + "popups.html")
+    result = run_task(task, settings(tmp_path, allow_domains=["127.0.0.1"]))
+    assert result.status == "failed"
+    step = read_trace(result.run_dir).steps[0]
+    assert any("localhost is not in --allow-domain" in e for e in step.outcome.events)
+    assert step.observation.url.startswith(pages_url)
+    assert result.end.final_url.startswith(pages_url)
+
+
+def test_start_url_outside_allowed_domains_is_refused(tmp_path, pages_url):
+    task = Task(id="start", goal="done", url=pages_url.replace("127.0.0.1", "localhost"))
+    result = run_task(task, settings(tmp_path, allow_domains=["example.org"]))
+    assert result.status == "error" and "not in --allow-domain" in result.end.reason
+
+
+def test_file_urls_need_allow_file(tmp_path):
+    page = tmp_path / "local.html"
+    page.write_text("<button>Local</button>")
+    with Browser(BrowserConfig()) as browser:
+        with pytest.raises(NavigationBlockedError, match="--allow-file"):
+            browser.goto(page.as_uri())
+    with Browser(BrowserConfig(allow_file=True)) as browser:
+        browser.goto(page.as_uri())
+        assert browser.observe(elements=True).elements[0].name == "Local"

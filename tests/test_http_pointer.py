@@ -1,0 +1,76 @@
+"""The `http` pointer against a real OpenAI-compatible server on loopback."""
+
+import pytest
+
+from molmo_agent.pointers.http import HttpPointer, model_family
+from molmo_agent.tasks import Task
+from molmo_agent.trace import read_trace
+
+from .conftest import run_task, settings
+from .openai_server import fake_molmo_server
+
+PLAN = 'click "Accept all", click "Round trip", type "SFO" into "From", type "JFK" into "To", click "Search flights"'
+
+
+@pytest.fixture
+def molmo(ocr_pointer):
+    with fake_molmo_server(ocr_pointer) as served:
+        yield served
+
+
+def _run(tmp_path, demo_url, endpoint, plan=PLAN, scale=1.0):
+    pointer = HttpPointer(endpoint, "allenai/Molmo-7B-D-0924", timeout_s=10, retries=3)
+    return run_task(Task(id="http", goal=plan, url=demo_url), settings(tmp_path, scale=scale), pointer=pointer)
+
+
+def test_http_pointer_runs_a_task_at_scale_2(tmp_path, demo_url, molmo):
+    endpoint, model = molmo
+    result = _run(tmp_path, demo_url, endpoint, scale=2)
+    assert result.status == "success", result.end.reason
+    assert "from=SFO&to=JFK" in result.end.final_url
+    assert len(model.requests) == 5
+    first = model.requests[0]
+    assert first["model"] == "allenai/Molmo-7B-D-0924"
+    assert first["messages"][0]["content"][0]["image_url"]["url"].startswith("data:image/png;base64,")
+    grounding = read_trace(result.run_dir).steps[2].grounding[0]
+    assert grounding.raw.startswith("<point x=") and grounding.points[0].space == "percent"
+    assert grounding.image_size == (1280, 720)  # the HiDPI screenshot is sent at CSS size
+
+
+@pytest.mark.parametrize("faults", [["drop", "drop"], ["500"], ["drop", "500", "500"]])
+def test_dropped_connections_and_5xx_are_retried(tmp_path, demo_url, molmo, faults):
+    endpoint, model = molmo
+    model.faults = list(faults)
+    result = _run(tmp_path, demo_url, endpoint, plan='click "Accept all"')
+    assert result.status == "success", result.end.reason
+    assert len(model.requests) == len(faults) + 1
+
+
+def test_a_400_is_not_retried(tmp_path, demo_url, molmo):
+    endpoint, model = molmo
+    model.faults = ["400"]
+    result = _run(tmp_path, demo_url, endpoint, plan='click "Accept all"')
+    assert result.status == "failed" and "HTTP 400" in result.end.reason
+    assert len(model.requests) == 1
+
+
+def test_garbage_model_text_is_a_recorded_parse_failure(tmp_path, demo_url, molmo):
+    endpoint, model = molmo
+    model.faults = ["garbage"]
+    result = _run(tmp_path, demo_url, endpoint, plan='click "Accept all"')
+    assert result.status == "failed"
+    step = read_trace(result.run_dir).steps[0]
+    assert not step.outcome.ok and "no point in model text" in step.outcome.error
+    assert step.grounding[0].raw == "I am not sure what you mean."
+    assert step.action is None
+
+
+def test_unreachable_endpoint_fails_the_step_after_retries(tmp_path, demo_url):
+    result = _run(tmp_path, demo_url, "http://127.0.0.1:9/v1", plan='click "Accept all"')
+    assert result.status == "failed" and "cannot reach http://127.0.0.1:9/v1" in result.end.reason
+
+
+def test_model_family_picks_the_prompt():
+    assert model_family("allenai/Molmo-7B-D-0924") == "molmo"
+    assert model_family("allenai/MolmoWeb-8B") == "molmo2"
+    assert model_family("Qwen/Qwen2.5-VL-7B") == "generic"

@@ -1,0 +1,97 @@
+"""The trace on disk: readable after kill -9 and Ctrl-C, and refused when malformed."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from molmo_agent.errors import TraceError
+from molmo_agent.trace import read_trace
+
+from .conftest import CLI
+
+SLOW_PLAN = 'click "Accept all", ' + ", ".join(["wait 1s"] * 8)
+
+
+def _start(tmp_path, demo_url):
+    return subprocess.Popen([*CLI, "run", SLOW_PLAN, "--url", demo_url, "--pointer", "dom", "--out", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def _wait_for_steps(tmp_path, count, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        files = list(tmp_path.glob("*/trace.jsonl"))
+        if files and files[0].read_text().count('"type":"step"') >= count:
+            return files[0].parent
+        time.sleep(0.05)
+    raise AssertionError(f"no {count} steps recorded within {timeout}s")
+
+
+def test_sigkill_leaves_a_readable_trace(tmp_path, demo_url):
+    process = _start(tmp_path, demo_url)
+    run_dir = _wait_for_steps(tmp_path, 3)
+    os.killpg(process.pid, signal.SIGKILL)  # the agent, its driver and the browser, all at once
+    process.wait(10)
+    trace = read_trace(run_dir)
+    assert trace.end is None and trace.status == "incomplete"
+    assert len(trace.steps) >= 3
+    assert [s.index for s in trace.steps] == list(range(1, len(trace.steps) + 1))
+    assert all(trace.screenshot_path(s.observation.screenshot).is_file() for s in trace.steps)
+
+
+def test_ctrl_c_ends_the_trace_as_interrupted(tmp_path, demo_url):
+    process = _start(tmp_path, demo_url)
+    run_dir = _wait_for_steps(tmp_path, 2)
+    os.kill(process.pid, signal.SIGINT)
+    assert process.wait(30) == 1
+    trace = read_trace(run_dir)
+    assert trace.status == "interrupted" and trace.end.steps == len(trace.steps) >= 2
+
+
+def test_a_line_cut_short_is_dropped_but_the_rest_reads(tmp_path, demo_url):
+    process = _start(tmp_path, demo_url)
+    run_dir = _wait_for_steps(tmp_path, 2)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(10)
+    file = run_dir / "trace.jsonl"
+    whole = read_trace(run_dir)
+    file.write_text(file.read_text() + '{"type": "step", "index": 9, "observ')
+    assert len(read_trace(run_dir).steps) == len(whole.steps)
+
+
+def _minimal_trace(tmp_path, step_changes):
+    header = {"type": "header", "run_id": "r", "created_at": "now", "goal": "g", "start_url": None,
+              "policy": "steps", "pointer": {"name": "dom"}, "viewport": [1280, 720], "scale": 1.0,
+              "max_steps": 5, "versions": {}}
+    step = {"type": "step", "index": 1, "observation": {
+        "url": "http://x/", "title": "", "screenshot": "screens/0001.png", "image_size": [1280, 720],
+        "tabs": [], "active_tab": 0, "dom_signature": ""}, "intent": {"name": "click", "target": "A"},
+        "outcome": {"ok": True}}
+    step.update(step_changes)
+    (tmp_path / "trace.jsonl").write_text(json.dumps(header) + "\n" + json.dumps(step) + "\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"intent": {"name": "teleport"}}, "intent"),
+    ({"observation": {"url": "x", "title": "", "screenshot": "../../etc/passwd", "image_size": [1, 1],
+                      "tabs": [], "active_tab": 0, "dom_signature": ""}}, "outside its run directory"),
+    ({"unexpected": 1}, "unexpected"),
+])
+def test_malformed_or_hostile_traces_are_refused(tmp_path, changes, message):
+    with pytest.raises(TraceError, match=message):
+        read_trace(_minimal_trace(tmp_path, changes))
+
+
+def test_a_valid_minimal_trace_reads(tmp_path):
+    trace = read_trace(_minimal_trace(tmp_path, {}))
+    assert trace.steps[0].intent.target == "A" and trace.status == "incomplete"
+
+
+def test_not_a_trace(tmp_path):
+    with pytest.raises(TraceError, match="holds no trace.jsonl"):
+        read_trace(tmp_path)
