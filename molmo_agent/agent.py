@@ -108,7 +108,6 @@ class Agent:
             timings["ground"] = _lap(clock)
             clock = time.perf_counter()
             value_ok = None if isinstance(action, A.TERMINAL) else self.browser.execute(action)
-            outcome.events = self.browser.drain_events()
             timings["act"] = _lap(clock)
             if not isinstance(action, A.TERMINAL):
                 clock = time.perf_counter()
@@ -120,7 +119,7 @@ class Agent:
                     outcome.ok, outcome.error = False, "the field does not hold the typed text"
         except (PointerError, PointParseError, BrowserError) as exc:
             outcome.ok, outcome.error = False, str(exc)
-            outcome.events = self.browser.drain_events()
+        outcome.events = self.browser.drain_events()
         step = StepRecord(
             index=index, observation=_observation_record(observation, shot), thought=decision.thought,
             policy_raw=decision.raw, intent=decision.action, grounding=groundings, action=action,

@@ -1,6 +1,18 @@
 """JavaScript run inside the page. Kept apart so the Python around it stays readable."""
 
-# Visible elements with an accessible name. Runs once per observation when a pointer needs it.
+# Page facts for one observation, in one round trip: the title, a cheap fingerprint of the document
+# (to tell whether an action changed anything) and, when a pointer needs them, the visible elements.
+OBSERVE = r"""
+(withElements) => {
+  const html = document.documentElement ? document.documentElement.outerHTML : "";
+  let h = 0x811c9dc5;
+  for (let i = 0; i < html.length; i++) { h ^= html.charCodeAt(i); h = Math.imul(h, 0x01000193); }
+  return {title: document.title, signature: (h >>> 0).toString(16) + ":" + html.length,
+          elements: withElements ? (%s)() : []};
+}
+"""
+
+# Visible elements with an accessible name.
 ELEMENTS = r"""
 () => {
   const vw = innerWidth, vh = innerHeight, out = [];
@@ -43,17 +55,26 @@ ELEMENTS = r"""
 }
 """
 
-# A cheap fingerprint of the document, to tell whether an action changed anything.
-DOM_SIGNATURE = r"""
-() => {
-  const s = document.documentElement ? document.documentElement.outerHTML : "";
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 0x01000193); }
-  return (h >>> 0).toString(16) + ":" + s.length;
-}
+OBSERVE = OBSERVE % ELEMENTS.strip()
+
+# Counts the new tabs a page asks for, so the agent knows to wait for one (they arrive late).
+COUNT_POPUPS = r"""
+(() => {
+  const mark = () => { window.__molmoPopups = (window.__molmoPopups || 0) + 1; };
+  const open = window.open;
+  window.open = function (...args) { mark(); return open.apply(this, args); };
+  window.addEventListener("click", (e) => {
+    const link = e.target && e.target.closest ? e.target.closest("a[target]") : null;
+    if (link && !e.defaultPrevented && !["_self", "_top", "_parent", ""].includes(link.target)) mark();
+  });
+})();
 """
 
-SETTLE = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+# Lets the tasks an input event queued run, and says how many tabs the page asked to open meanwhile.
+# The screenshot that follows waits for a fresh frame anyway.
+SETTLE = r"""
+() => new Promise(r => setTimeout(() => { const n = window.__molmoPopups || 0; window.__molmoPopups = 0; r(n); }, 0))
+"""
 
 # The <select> a point refers to: the select itself, a label's control, or the select next to it.
 SELECT_AT = r"""

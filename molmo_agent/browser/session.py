@@ -37,7 +37,6 @@ class Browser:
         self.config = config or BrowserConfig()
         self.secrets = secrets or Secrets()
         self.events: list[str] = []
-        self._pending_tabs: list[Page] = []
         self._navigations = 0
         self._blocked: list[NavigationBlockedError] = []
 
@@ -63,9 +62,11 @@ class Browser:
         self.context.set_default_timeout(self.config.action_timeout_s * 1000)
         if self.config.allow_domains:
             self.context.route("**/*", self._guard_route)
-        self.context.on("page", self._on_new_page)
-        self.page = self.context.new_page()  # the "page" handler above watches it too
-        self._pending_tabs.clear()
+        self.context.add_init_script(scripts.COUNT_POPUPS)
+        self.context.on("dialog", self._on_dialog)
+        self.context.on("request", self._on_request)
+        self.page = self.context.new_page()
+        self._known_tabs = [self.page]
         return self
 
     @property
@@ -109,17 +110,12 @@ class Browser:
         route.continue_()
 
     # -- page events ----------------------------------------------------------------------------
-    def _watch(self, page: Page) -> None:
-        page.on("dialog", self._on_dialog)
-        page.on("request", self._on_request)
-
-    def _on_new_page(self, page: Page) -> None:
-        self._watch(page)
-        self._pending_tabs.append(page)
-
     def _on_request(self, request) -> None:
-        if request.is_navigation_request() and request.frame.parent_frame is None:
-            self._navigations += 1
+        try:
+            if request.is_navigation_request() and request.frame == self.page.main_frame:
+                self._navigations += 1
+        except PlaywrightError:  # a request with no frame (a worker's, say) is no navigation
+            pass
 
     def _on_dialog(self, dialog) -> None:
         verb = self.config.dialogs
@@ -132,6 +128,7 @@ class Browser:
 
     # -- observing ------------------------------------------------------------------------------
     def observe(self, *, elements: bool = False) -> Observation:
+        self._adopt_new_tab()
         page = self.page
         self.check_url(page.url)
         mask = None
@@ -140,15 +137,15 @@ class Browser:
             mask = [page.locator("[data-molmo-secret]")]
         png = page.screenshot(mask=mask, animations="disabled", caret="initial")
         width, height = Image.open(io.BytesIO(png)).size
-        signature = self._evaluate(scripts.DOM_SIGNATURE)
-        found = [Element.model_validate(e) for e in self._evaluate(scripts.ELEMENTS)] if elements else []
-        pages = self.context.pages
+        facts = self._evaluate(scripts.OBSERVE, elements) or {"title": "", "signature": "", "elements": []}
+        pages = self._known_tabs
         return Observation(
             screenshot=png, image_size=(width, height), viewport=self.config.viewport,
-            scale=self.config.scale, url=page.url, title=self._title(page),
-            tabs=[Tab(title=self._title(p), url=p.url) for p in pages],
+            scale=self.config.scale, url=page.url, title=facts["title"],
+            tabs=[Tab(title=facts["title"] if p is page else self._title(p), url=p.url) for p in pages],
             active_tab=pages.index(page) if page in pages else 0,
-            dom_signature=signature or "", elements=found,
+            dom_signature=facts["signature"],
+            elements=[Element.model_validate(e) for e in facts["elements"]],
         )
 
     @staticmethod
@@ -231,7 +228,7 @@ class Browser:
             case A.Back():
                 page.go_back(wait_until="load")
             case A.SwitchTab(index=index):
-                self._pending_tabs.clear()
+                self._adopt_new_tab()  # a tab that opened unseen is known now; the explicit choice wins
                 pages = self.context.pages
                 if not 0 <= index < len(pages):
                     raise BrowserError(f"switch_tab {index}: there are {len(pages)} tabs")
@@ -271,19 +268,30 @@ class Browser:
         select.select_option(value=value)
 
     def _settle(self, navigations_before: int) -> None:
-        """Wait for what the action set off: a new tab, a navigation, the next frames."""
-        self._evaluate(scripts.SETTLE)
-        if self._pending_tabs:  # a popup is announced a moment after the click that opened it
-            self.page = self._pending_tabs[-1]
-            self._pending_tabs.clear()
-            self.page.wait_for_load_state("load")
-            self.events.append(f"switched to new tab: {self.page.url}")
-        elif self._navigations != navigations_before:
+        """Wait for what the action set off: a navigation, a new tab, the tasks it queued."""
+        if self._evaluate(scripts.SETTLE) and len(self.context.pages) == len(self._known_tabs):
+            try:
+                self.context.wait_for_event("page", timeout=5000)
+            except PlaywrightError:
+                self.events.append("the page asked for a new tab, but none opened")
+        if not self._adopt_new_tab() and self._navigations != navigations_before:
             try:
                 self.page.wait_for_load_state("load")
             except PlaywrightError:
                 pass
-        self._evaluate(scripts.SETTLE)
+            self._evaluate(scripts.SETTLE)
+
+    def _adopt_new_tab(self) -> bool:
+        """Make the newest tab opened since the last look the active one (popups arrive late)."""
+        pages = self.context.pages
+        new = [p for p in pages if p not in self._known_tabs]
+        self._known_tabs = pages
+        if not new:
+            return False
+        self.page = new[-1]
+        self.page.wait_for_load_state("load")
+        self.events.append(f"switched to new tab: {self.page.url}")
+        return True
         try:
             self.check_url(self.page.url)
         except NavigationBlockedError as exc:
