@@ -44,9 +44,12 @@ class Agent:
         max_steps: int = 30,
         checks: list[Check] | None = None,
         on_step: Callable[[StepRecord], None] | None = None,
+        header: dict | None = None,
     ) -> None:
         self.browser, self.policy, self.pointer, self.writer = browser, policy, pointer, writer
         self.max_steps, self.checks, self.on_step = max_steps, checks or [], on_step
+        self.header_fields = header or {}
+        """Extra header fields from the caller: the site served, what a replay replays."""
 
     def run(self, goal: str, start_url: str | None) -> RunResult:
         started = time.perf_counter()
@@ -123,7 +126,7 @@ class Agent:
         step = StepRecord(
             index=index, observation=_observation_record(observation, shot), thought=decision.thought,
             policy_raw=decision.raw, intent=decision.action, grounding=groundings, action=action,
-            outcome=outcome, timings=timings,
+            outcome=outcome, replay=decision.replay, timings=timings,
         )
         self.writer.write(step)
         if self.on_step:
@@ -187,6 +190,7 @@ class Agent:
             viewport=config.viewport, scale=config.scale, max_steps=self.max_steps,
             versions={"molmo_agent": __version__, "playwright": version("playwright"),
                       "browser": self.browser.version},
+            checks=self.checks, **self.header_fields,
         )
 
 

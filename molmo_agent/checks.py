@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from .browser import Browser
+if TYPE_CHECKING:
+    from .browser import Browser
 
 
 class Check(BaseModel):
@@ -28,7 +30,7 @@ class Check(BaseModel):
         return f"{kind} {value!r}"
 
 
-def failed_checks(browser: Browser, checks: list[Check]) -> list[str]:
+def failed_checks(browser: "Browser", checks: list[Check]) -> list[str]:
     """The checks that do not hold on the current page, described for a person."""
     failures = []
     for check in checks:

@@ -47,9 +47,17 @@ def _step_line(secrets: Secrets):
     return show
 
 
+def _recording_to(run_dir: Path) -> None:
+    out.print(f"[dim]recording to {run_dir}[/dim]")
+
+
 def _execute(task: Task, settings: RunSettings) -> None:
-    result = run_task(task, settings, on_step=_step_line(settings.secrets),
-                      on_start=lambda d: out.print(f"[dim]recording to {d}[/dim]"))
+    result = run_task(task, settings, on_step=_step_line(settings.secrets), on_start=_recording_to)
+    _print_end(result, settings)
+    raise typer.Exit(0 if result.status == "success" else 1)
+
+
+def _print_end(result, settings: RunSettings) -> None:
     end = result.end
     colour = "green" if end.status == "success" else "red"
     out.print(f"[{colour}]{end.status}[/{colour}] after {end.steps} steps in {end.seconds:.1f}s"
@@ -57,11 +65,10 @@ def _execute(task: Task, settings: RunSettings) -> None:
     if end.answer:
         out.print(f"answer: {settings.secrets.redact(end.answer)}")
     out.print(f"trace: {result.run_dir}")
-    raise typer.Exit(0 if end.status == "success" else 1)
 
 
 def _settings(pointer, endpoint, model, api_key, timeout, out_dir, max_steps, viewport, scale,
-              secret, allow_domain, allow_file, headed, browser) -> RunSettings:
+              secret, allow_domain, allow_file, headed, browser, playwright_trace=False) -> RunSettings:
     if pointer not in POINTER_NAMES:
         raise ConfigError(f"--pointer {pointer!r} is not one of {', '.join(POINTER_NAMES)}")
     if not 0.5 <= scale <= 4:
@@ -69,7 +76,8 @@ def _settings(pointer, endpoint, model, api_key, timeout, out_dir, max_steps, vi
     return RunSettings(
         pointer=PointerSettings(name=pointer, endpoint=endpoint, model=model, api_key=api_key, timeout_s=timeout),
         browser=BrowserConfig(executable=browser, headless=not headed, viewport=parse_viewport(viewport),
-                              scale=scale, allow_domains=allow_domain, allow_file=allow_file),
+                              scale=scale, allow_domains=allow_domain, allow_file=allow_file,
+                              playwright_trace=playwright_trace),
         out=out_dir, max_steps=max_steps, secrets=Secrets.from_options(secret),
     )
 
@@ -88,6 +96,7 @@ ALLOW = typer.Option([], "--allow-domain", help="only go to these domains (and t
 ALLOW_FILE = typer.Option(False, "--allow-file", help="allow file:// URLs")
 HEADED = typer.Option(False, "--headed", help="show the browser window")
 BROWSER = typer.Option(None, "--browser", help="Chromium executable (else $MOLMO_AGENT_CHROMIUM, Playwright's, /usr/bin/chromium)")
+PW_TRACE = typer.Option(False, "--playwright-trace", help="also save Playwright's trace archive for its Trace Viewer")
 
 
 @app.command()
@@ -99,12 +108,12 @@ def run(
     api_key: Optional[str] = API_KEY, timeout: float = TIMEOUT, out_dir: Path = OUT,
     max_steps: Optional[int] = MAX_STEPS, viewport: str = VIEWPORT, scale: float = SCALE,
     secret: list[str] = SECRET, allow_domain: list[str] = ALLOW, allow_file: bool = ALLOW_FILE,
-    headed: bool = HEADED, browser: Optional[str] = BROWSER,
+    headed: bool = HEADED, browser: Optional[str] = BROWSER, playwright_trace: bool = PW_TRACE,
 ) -> None:
     """Run a goal (or a task file) in Chromium and record a trace."""
     try:
         settings = _settings(pointer, endpoint, model, api_key, timeout, out_dir, max_steps, viewport,
-                             scale, secret, allow_domain, allow_file, headed, browser)
+                             scale, secret, allow_domain, allow_file, headed, browser, playwright_trace)
         if task is not None:
             chosen = load_task(task)
             if url:
@@ -128,6 +137,64 @@ def demo(
         settings = _settings(pointer, None, None, None, 60.0, out_dir, None, "1280x720", scale, [], [],
                              False, headed, browser)
         _execute(load_task(DEMO_TASK), settings)
+    except MolmoAgentError as exc:
+        _fail(exc)
+
+
+@app.command()
+def replay(
+    trace: Path = typer.Argument(..., help="a run directory written by run, demo or replay"),
+    mode: str = typer.Option("exact", help="exact: stop at the first divergence; reground: ask the pointer "
+                             "again where the page moved; check: list every divergence"),
+    url: Optional[str] = typer.Option(None, help="start here instead of the recorded URL"),
+    tolerance: float = typer.Option(0.02, help="share of the screenshot that may differ before a step diverges"),
+    pointer: Optional[str] = typer.Option(None, "--pointer", help="for reground (default: the recorded one)"),
+    endpoint: Optional[str] = ENDPOINT, model: Optional[str] = MODEL, api_key: Optional[str] = API_KEY,
+    timeout: float = TIMEOUT, out_dir: Path = OUT, viewport: Optional[str] = typer.Option(
+        None, help="viewport (default: the recorded one)"), scale: Optional[float] = typer.Option(
+        None, help="device scale factor (default: the recorded one)"),
+    secret: list[str] = SECRET, allow_domain: list[str] = ALLOW, allow_file: bool = ALLOW_FILE,
+    headed: bool = HEADED, browser: Optional[str] = BROWSER,
+) -> None:
+    """Replay a recorded run and report where the page no longer matches the recording."""
+    from .replay import replay as replay_run
+    from .trace import read_trace
+
+    try:
+        if mode not in ("exact", "reground", "check"):
+            raise ConfigError(f"--mode {mode!r} is not one of exact, reground, check")
+        header = read_trace(trace).header
+        name = pointer or header.pointer.get("name", "ocr")
+        if mode == "reground" and name not in POINTER_NAMES:
+            raise ConfigError(f"the recording used pointer {name!r}; pass --pointer for reground")
+        settings = _settings(name if name in POINTER_NAMES else "dom", endpoint or header.pointer.get("endpoint"),
+                             model or header.pointer.get("model"), api_key, timeout, out_dir, None,
+                             viewport or "x".join(map(str, header.viewport)),
+                             scale if scale is not None else header.scale, secret, allow_domain, allow_file,
+                             headed, browser)
+        result, divergences = replay_run(trace, settings, mode=mode, url=url, tolerance=tolerance,
+                                         on_step=_step_line(settings.secrets), on_start=_recording_to)
+    except MolmoAgentError as exc:
+        _fail(exc)
+    _print_end(result, settings)
+    for d in divergences:
+        out.print(f"[yellow]step {d.step} diverged:[/yellow] " + "; ".join(d.differences))
+        out.print(f"      recorded {d.recorded_screenshot}\n      now      {d.current_screenshot}"
+                  f"\n      side by side {d.side_by_side}")
+    clean = result.status == "success" and not (mode == "check" and divergences)
+    raise typer.Exit(0 if clean else 1)
+
+
+@app.command()
+def report(
+    path: Path = typer.Argument(..., help="a run directory, or a folder of runs (an eval output)"),
+    gif: bool = typer.Option(False, "--gif", help="also write run.gif with the points drawn"),
+) -> None:
+    """Write a self-contained HTML report (works offline) of a run or a folder of runs."""
+    from .report import write_report
+
+    try:
+        out.print(f"report: {write_report(path, gif=gif)}")
     except MolmoAgentError as exc:
         _fail(exc)
 

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict
 from .agent import Agent, RunResult
 from .browser import Browser, BrowserConfig
 from .pointers import Pointer, make_pointer
-from .policies import StepsPolicy
+from .checks import Check
+from .policies import Policy, StepsPolicy
 from .redaction import Secrets
 from .sites import serve_site
 from .tasks import Task
@@ -53,17 +54,43 @@ def run_task(
     Pass `pointer` to reuse a loaded one across runs.
     """
     policy = StepsPolicy(task.plan)  # a plan that cannot be read fails here, before a browser starts
+    with contextlib.ExitStack() as stack:
+        start_url, header = task.url, {}
+        if task.site is not None:
+            base = stack.enter_context(serve_site(task.site))
+            start_url, header = base + task.path, {"site": str(task.site), "site_url": base}
+        return run_policy(
+            policy, goal=task.goal, name=task.id if task.id != "run" else task.goal, start_url=start_url,
+            settings=settings, pointer=pointer, checks=task.checks, max_steps=settings.max_steps or task.max_steps,
+            header=header, on_step=on_step, on_start=on_start,
+        )
+
+
+def run_policy(
+    policy: Policy,
+    *,
+    goal: str,
+    name: str,
+    start_url: str | None,
+    settings: RunSettings,
+    pointer: Pointer | None = None,
+    checks: list[Check] | None = None,
+    max_steps: int = 30,
+    header: dict | None = None,
+    on_step: Callable[[StepRecord], None] | None = None,
+    on_start: Callable[[Path], None] | None = None,
+) -> RunResult:
+    """Run any policy from `start_url` in a fresh browser, recording under `settings.out`."""
     pointer = pointer or settings.pointer.build()
     with contextlib.ExitStack() as stack:
-        start_url = task.url
-        if task.site is not None:
-            start_url = stack.enter_context(serve_site(task.site)) + task.path
         browser = stack.enter_context(Browser(settings.browser, settings.secrets))
-        run_dir = new_run_dir(settings.out, task.id if task.id != "run" else task.goal)
+        run_dir = new_run_dir(settings.out, name)
         if on_start:
             on_start(run_dir)
         writer = TraceWriter(run_dir, settings.secrets)
         stack.callback(writer.close)
-        agent = Agent(browser, policy, pointer, writer, max_steps=settings.max_steps or task.max_steps,
-                      checks=task.checks, on_step=on_step)
-        return agent.run(task.goal, start_url)
+        agent = Agent(browser, policy, pointer, writer, max_steps=max_steps, checks=checks,
+                      on_step=on_step, header=header)
+        result = agent.run(goal, start_url)
+        browser.save_playwright_trace(run_dir / "playwright-trace.zip")
+        return result

@@ -1,4 +1,4 @@
-"""Shared fixtures: the Chromium launcher, the demo site server, a loaded OCR pointer."""
+"""Shared fixtures: the demo site and test pages served on loopback, a loaded OCR pointer, run helpers."""
 
 from __future__ import annotations
 
@@ -8,27 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from molmo_agent.browser import BrowserConfig, find_chromium
-from molmo_agent.browser.launch import LAUNCH_FLAGS
+from molmo_agent.browser import BrowserConfig
 from molmo_agent.run import PointerSettings, RunSettings, run_task
 from molmo_agent.sites import DEMO_SITE, serve_site
 from molmo_agent.tasks import load_task
 
 PAGES = Path(__file__).parent / "pages"
 CLI = [sys.executable, "-m", "molmo_agent.cli"]
-
-
-@pytest.fixture(scope="session")
-def browser_type_launch_args():
-    """pytest-playwright's launcher, pointed at the same Chromium the tool finds."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        try:
-            bundled = pw.chromium.executable_path
-        except Exception:  # noqa: BLE001
-            bundled = None
-    return {"executable_path": find_chromium(None, bundled), "args": LAUNCH_FLAGS}
 
 
 @pytest.fixture(scope="session")

@@ -28,6 +28,7 @@ class BrowserConfig(BaseModel):
     allow_file: bool = False
     dialogs: str = Field("accept", pattern="^(accept|dismiss)$")
     action_timeout_s: float = 10.0
+    playwright_trace: bool = Field(False, description="record Playwright's own trace for its Trace Viewer")
 
 
 def find_chromium(explicit: str | None, playwright_path: str | None) -> str:

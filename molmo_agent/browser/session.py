@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 from urllib.parse import urlparse
 
@@ -10,7 +11,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
 from .. import actions as A
-from ..errors import BrowserError, NavigationBlockedError
+from ..errors import BrowserError, ConfigError, NavigationBlockedError
 from ..observation import Element, Observation, Tab
 from ..redaction import Secrets
 from . import scripts
@@ -42,7 +43,18 @@ class Browser:
 
     # -- lifetime -------------------------------------------------------------------------------
     def __enter__(self) -> "Browser":
+        if self.config.playwright_trace and self.secrets:
+            raise ConfigError("--playwright-trace records the page's DOM, typed secrets included; "
+                              "it cannot be combined with --secret")
         self._pw = sync_playwright().start()
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _start(self) -> None:
         try:
             bundled = self._pw.chromium.executable_path
         except PlaywrightError:
@@ -53,7 +65,6 @@ class Browser:
                 executable_path=path, headless=self.config.headless, args=LAUNCH_FLAGS
             )
         except PlaywrightError as exc:
-            self._pw.stop()
             raise BrowserError(f"could not start Chromium at {path}: {str(exc).splitlines()[0]}") from exc
         width, height = self.config.viewport
         self.context = self._browser.new_context(
@@ -62,12 +73,13 @@ class Browser:
         self.context.set_default_timeout(self.config.action_timeout_s * 1000)
         if self.config.allow_domains:
             self.context.route("**/*", self._guard_route)
+        if self.config.playwright_trace:
+            self.context.tracing.start(screenshots=True, snapshots=True, sources=False)
         self.context.add_init_script(scripts.COUNT_POPUPS)
         self.context.on("dialog", self._on_dialog)
         self.context.on("request", self._on_request)
         self.page = self.context.new_page()
         self._known_tabs = [self.page]
-        return self
 
     @property
     def version(self) -> str:
@@ -76,13 +88,19 @@ class Browser:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def save_playwright_trace(self, path) -> None:
+        """Write Playwright's trace archive (open it with `playwright show-trace PATH`)."""
+        if self.config.playwright_trace:
+            self.context.tracing.stop(path=str(path))
+
     def close(self) -> None:
-        for closer in (getattr(self, "_browser", None), getattr(self, "_pw", None)):
-            if closer is not None:
-                try:
-                    closer.close() if closer is self._browser else closer.stop()
-                except Exception:  # noqa: BLE001 - closing a dead browser must not mask the real error
-                    pass
+        # Closing a browser that already died must not hide the error that killed it.
+        with contextlib.suppress(Exception):
+            if getattr(self, "_browser", None) is not None:
+                self._browser.close()
+        with contextlib.suppress(Exception):
+            if getattr(self, "_pw", None) is not None:
+                self._pw.stop()
 
     # -- safety ---------------------------------------------------------------------------------
     def check_url(self, url: str) -> None:
@@ -135,7 +153,7 @@ class Browser:
         if self.secrets:
             self._evaluate(scripts.MARK_SECRETS, self.secrets.values())
             mask = [page.locator("[data-molmo-secret]")]
-        png = page.screenshot(mask=mask, animations="disabled", caret="initial")
+        png = page.screenshot(mask=mask, animations="disabled")
         width, height = Image.open(io.BytesIO(png)).size
         facts = self._evaluate(scripts.OBSERVE, elements) or {"title": "", "signature": "", "elements": []}
         pages = self._known_tabs
@@ -224,7 +242,7 @@ class Browser:
             case A.SelectOption(x=x, y=y, option=option):
                 self._select(x, y, option)
             case A.Goto(url=url):
-                self.goto(url)
+                self.goto(self.secrets.fill(url))
             case A.Back():
                 page.go_back(wait_until="load")
             case A.SwitchTab(index=index):

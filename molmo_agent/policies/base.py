@@ -9,6 +9,8 @@ from pydantic import BaseModel
 from ..actions import Action
 from ..observation import Observation
 
+from ..trace.records import ReplayStep
+
 if TYPE_CHECKING:
     from ..trace.records import StepRecord
 
@@ -18,6 +20,8 @@ class Decision(BaseModel):
     thought: str = ""
     raw: str | None = None
     """The model's own text, for model-driven policies."""
+    replay: "ReplayStep | None" = None
+    """How the page compared with the recording, for the replay policy."""
 
 
 class Policy(Protocol):

@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..actions import Action
+from ..checks import Check
 from ..observation import Tab
 from ..points import Point
 
@@ -36,6 +37,11 @@ class TraceHeader(_Record):
     scale: float
     max_steps: int
     versions: dict[str, str]
+    site: str | None = Field(None, description="local folder the tool served the site from")
+    site_url: str | None = Field(None, description="base URL it was served at during this run")
+    checks: list[Check] = Field(default_factory=list, description="what had to hold at done")
+    replay_of: str | None = Field(None, description="run directory this run replayed")
+    replay_mode: Literal["exact", "reground", "check"] | None = None
 
 
 class ObservationRecord(_Record):
@@ -61,6 +67,15 @@ class Grounding(_Record):
     seconds: float = 0.0
 
 
+class ReplayStep(_Record):
+    """How a replayed step compared with the recording."""
+
+    source_step: int
+    differences: list[str] = Field(default_factory=list, description="empty when the page matched")
+    pixel_difference: float = Field(0.0, description="share of thumbnail pixels that differ")
+    healed: bool = Field(False, description="re-grounded with the pointer after a divergence")
+
+
 class Outcome(_Record):
     ok: bool
     error: str | None = None
@@ -79,6 +94,7 @@ class StepRecord(_Record):
     grounding: list[Grounding] = Field(default_factory=list)
     action: Action | None = Field(None, description="the action carried out, with CSS coordinates")
     outcome: Outcome
+    replay: ReplayStep | None = None
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per phase")
 
 

@@ -1,0 +1,179 @@
+"""Self-contained HTML reports (and animated GIFs) of runs: what the agent saw, where it pointed, what happened."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from .errors import TraceError
+from .trace import StepRecord, Trace, read_trace
+from .trace.writer import TRACE_FILE
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 0; background: #f4f5f7; color: #1d2433; }
+header { background: #173b6c; color: #fff; padding: 16px 24px; }
+header h1 { margin: 0 0 6px; font-size: 20px; }
+.meta { font-size: 13px; opacity: .9; }
+.timeline { z-index: 2; display: flex; flex-wrap: wrap; gap: 4px; padding: 12px 24px; background: #fff; position: sticky; top: 0; border-bottom: 1px solid #ddd; }
+.timeline a { padding: 3px 8px; border-radius: 4px; font-size: 12px; text-decoration: none; color: #fff; background: #2da44e; }
+.timeline a.failed { background: #cf222e; } .timeline a.healed { background: #bf8700; }
+.step { background: #fff; margin: 16px 24px; padding: 14px; border-radius: 8px; display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 16px; }
+.shot { position: relative; } .shot img { width: 100%; display: block; border: 1px solid #ccc; }
+.shot svg { position: absolute; inset: 0; width: 100%; height: 100%; }
+.model-point { fill: rgba(255, 0, 128, .35); stroke: #ff0080; stroke-width: 3; }
+.click line { stroke: #00b3ff; stroke-width: 3; }
+pre { white-space: pre-wrap; word-break: break-word; background: #f6f8fa; padding: 8px; font-size: 12px; margin: 4px 0; }
+.status-success { color: #2da44e; } .status-failed, .status-error, .status-incomplete, .status-interrupted { color: #cf222e; }
+table { border-collapse: collapse; margin: 16px 24px; background: #fff; } td, th { padding: 6px 10px; border-bottom: 1px solid #eee; text-align: left; }
+.legend { font-size: 13px; padding: 0 24px; }
+"""
+
+
+def _png_data_url(path: Path, width: int) -> str:
+    """The screenshot at `width` px (CSS size) as an inline JPEG: the report works offline and stays small."""
+    image = Image.open(path).convert("RGB")
+    if image.width != width:
+        image = image.resize((width, round(image.height * width / image.width)), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=75)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _marks(step: StepRecord) -> tuple[list[tuple[float, float]], tuple[float, float] | None]:
+    points = [p for g in step.grounding for p in g.css[:1]]
+    action = step.action
+    click = (action.x, action.y) if action is not None and getattr(action, "x", None) is not None else None
+    return points, click
+
+
+def _overlay(step: StepRecord, viewport: tuple[int, int]) -> str:
+    points, click = _marks(step)
+    shapes = [f'<circle class="model-point" cx="{x:.1f}" cy="{y:.1f}" r="14"/>' for x, y in points]
+    if click:
+        x, y = click
+        shapes.append(f'<g class="click"><line x1="{x - 12:.1f}" y1="{y:.1f}" x2="{x + 12:.1f}" y2="{y:.1f}"/>'
+                      f'<line x1="{x:.1f}" y1="{y - 12:.1f}" x2="{x:.1f}" y2="{y + 12:.1f}"/></g>')
+    return f'<svg viewBox="0 0 {viewport[0]} {viewport[1]}">{"".join(shapes)}</svg>'
+
+
+def _step_html(trace: Trace, step: StepRecord) -> str:
+    e = html.escape
+    viewport = trace.header.viewport
+    image = _png_data_url(trace.screenshot_path(step.observation.screenshot), viewport[0])
+    rows = [f"<b>{step.index}.</b> {e(step.intent.describe())}"]
+    if step.thought:
+        rows.append(f"<div>thought: {e(step.thought)}</div>")
+    if step.policy_raw:
+        rows.append(f"<div>policy said:</div><pre>{e(step.policy_raw)}</pre>")
+    for g in step.grounding:
+        where = ", ".join(f"({x:.0f}, {y:.0f})" for x, y in g.css) or "nowhere"
+        rows.append(f"<div>pointer asked for {e(repr(g.target))}{' (field)' if g.field else ''}: "
+                    f"{where} CSS px, {g.seconds:.2f}s</div><pre class='raw'>{e(g.raw or '')}</pre>")
+        if g.error:
+            rows.append(f"<div class='status-failed'>{e(g.error)}</div>")
+    if step.action is not None:
+        rows.append(f"<div>did: <code>{e(step.action.describe())}</code></div>")
+    verdict = "ok" if step.outcome.ok else f"failed: {step.outcome.error}"
+    rows.append(f"<div class='{'status-success' if step.outcome.ok else 'status-failed'}'>{e(verdict)}</div>")
+    rows.append(f"<div>changed: {e(', '.join(step.outcome.changed) or 'nothing')}</div>")
+    rows += [f"<div>event: {e(ev)}</div>" for ev in step.outcome.events]
+    if step.replay is not None:
+        r = step.replay
+        state = "healed (re-grounded)" if r.healed else ("diverged" if r.differences else "matched the recording")
+        rows.append(f"<div>replay of step {r.source_step}: {state}</div>")
+        rows += [f"<div class='status-failed'>{e(d)}</div>" for d in r.differences]
+    timings = ", ".join(f"{k} {v:.2f}s" for k, v in step.timings.items())
+    rows.append(f"<div class='meta'>{e(step.observation.url)}<br>{e(timings)}</div>")
+    return (f'<section class="step" id="step-{step.index}"><div class="shot"><img alt="step {step.index}" '
+            f'src="{image}">{_overlay(step, viewport)}</div><div>{"".join(rows)}</div></section>')
+
+
+def trace_html(trace: Trace) -> str:
+    e = html.escape
+    h = trace.header
+    chips = []
+    for s in trace.steps:
+        kind = "failed" if not s.outcome.ok else ("healed" if s.replay and s.replay.healed else "")
+        chips.append(f'<a class="{kind}" href="#step-{s.index}">{s.index} {e(s.intent.name)}</a>')
+    end = trace.end
+    summary = f"<span class='status-{trace.status}'>{trace.status}</span>"
+    if end is not None:
+        summary += f" after {end.steps} steps in {end.seconds:.1f}s" + (f": {e(end.reason)}" if end.reason else "")
+    final = ""
+    if end is not None and end.final_screenshot:
+        image = _png_data_url(trace.screenshot_path(end.final_screenshot), h.viewport[0])
+        final = f'<section class="step" id="final"><div class="shot"><img alt="final" src="{image}"></div><div>final page: {e(end.final_url or "")}</div></section>'
+    replay = f"<br>replay ({h.replay_mode}) of {e(h.replay_of)}" if h.replay_of else ""
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(h.run_id)}</title>
+<style>{STYLE}</style></head><body>
+<header><h1>{e(h.goal)}</h1><div class="meta">{summary}<br>policy {e(h.policy)}, pointer {e(h.pointer.get('name', '?'))},
+viewport {h.viewport[0]}x{h.viewport[1]} at scale {h.scale}, started {e(h.start_url or '')} on {e(h.created_at)}{replay}</div></header>
+<nav class="timeline">{''.join(chips)}</nav>
+<p class="legend">Pink circle: where the pointer pointed. Blue cross: where the action landed.</p>
+{''.join(_step_html(trace, s) for s in trace.steps)}{final}
+</body></html>"""
+
+
+def index_html(runs: list[tuple[Trace, str]], title: str) -> str:
+    e = html.escape
+    rows = "".join(
+        f"<tr><td><a href='{e(link)}'>{e(t.header.run_id)}</a></td><td class='status-{t.status}'>{t.status}</td>"
+        f"<td>{len(t.steps)}</td><td>{e((t.end.reason or '') if t.end else '')}</td></tr>"
+        for t, link in runs
+    )
+    passed = sum(t.status == "success" for t, _ in runs)
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title><style>{STYLE}</style></head>
+<body><header><h1>{e(title)}</h1><div class="meta">{passed} of {len(runs)} runs succeeded</div></header>
+<table><tr><th>run</th><th>status</th><th>steps</th><th>reason</th></tr>{rows}</table></body></html>"""
+
+
+def write_report(path: str | Path, *, gif: bool = False) -> Path:
+    """Write report.html for a run directory, or for a folder of runs (plus an index). Returns its path."""
+    path = Path(path)
+    if (path / TRACE_FILE).is_file():
+        trace = read_trace(path)
+        out = path / "report.html"
+        out.write_text(trace_html(trace), encoding="utf-8")
+        if gif:
+            write_gif(trace, path / "run.gif")
+        return out
+    run_dirs = sorted(p.parent for p in path.glob(f"*/{TRACE_FILE}")) if path.is_dir() else []
+    if not run_dirs:
+        raise TraceError(f"{path} is neither a run directory nor a folder of runs")
+    runs = []
+    for run_dir in run_dirs:
+        write_report(run_dir, gif=gif)
+        runs.append((read_trace(run_dir), f"{run_dir.name}/report.html"))
+    out = path / "index.html"
+    out.write_text(index_html(runs, f"{path.name}: {len(runs)} runs"), encoding="utf-8")
+    return out
+
+
+def write_gif(trace: Trace, out: Path, width: int = 640, frame_ms: int = 900) -> Path:
+    """An animated GIF of the run with each step's points drawn."""
+    frames = []
+    viewport = trace.header.viewport
+    factor = width / viewport[0]
+    for step in trace.steps:
+        image = Image.open(trace.screenshot_path(step.observation.screenshot)).convert("RGB")
+        image = image.resize((width, round(viewport[1] * factor)), Image.Resampling.LANCZOS)
+        draw = ImageDraw.Draw(image)
+        points, click = _marks(step)
+        for x, y in points:
+            draw.ellipse([x * factor - 9, y * factor - 9, x * factor + 9, y * factor + 9], outline="#ff0080", width=3)
+        if click:
+            x, y = click[0] * factor, click[1] * factor
+            draw.line([x - 8, y, x + 8, y], fill="#00b3ff", width=3)
+            draw.line([x, y - 8, x, y + 8], fill="#00b3ff", width=3)
+        caption = f"{step.index}. {step.intent.describe()}"[:90]
+        draw.rectangle([0, image.height - 22, image.width, image.height], fill="black")
+        draw.text((6, image.height - 18), caption, fill="white")
+        frames.append(image)
+    if not frames:
+        raise TraceError(f"{trace.dir} has no steps to animate")
+    frames[0].save(out, save_all=True, append_images=frames[1:], duration=frame_ms, loop=0)
+    return out
