@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from functools import lru_cache
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -73,11 +73,16 @@ class ReplayPolicy:
         self.redact = redact  # recordings hold {{NAME}} where a secret was: compare like with like
         old_w, old_h = source.header.viewport
         self.sx, self.sy = viewport[0] / old_w, viewport[1] / old_h
+        # Decoding the recorded screenshots is off the replay's critical path: it starts now, in a thread.
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="replay-thumbnails")
+        self._recorded = [pool.submit(self._thumbnail_of, step) for step in source.steps]
+        pool.shutdown(wait=False)
 
-    @lru_cache(maxsize=None)
-    def _recorded_thumbnail(self, index: int) -> np.ndarray:
-        step = self.source.steps[index]
+    def _thumbnail_of(self, step: StepRecord) -> np.ndarray:
         return thumbnail(self.source.screenshot_path(step.observation.screenshot).read_bytes())
+
+    def _recorded_thumbnail(self, index: int) -> np.ndarray:
+        return self._recorded[index].result()
 
     def compare(self, index: int, observation: Observation) -> ReplayStep:
         recorded = self.source.steps[index]
