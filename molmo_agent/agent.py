@@ -9,12 +9,13 @@ from pathlib import Path
 from . import actions as A
 from . import __version__
 from .browser import Browser
-from .checks import Check, failed_checks
+from .checks import failed_checks
 from .errors import BrowserError, MolmoAgentError, PointerError, PointParseError
 from .observation import Observation
 from .pointers import Pointer, describe
 from .points import to_css
 from .policies import Policy
+from .tasks import RunRules
 from .trace import (Grounding, ObservationRecord, Outcome, StepRecord, TraceEnd, TraceHeader,
                     TraceWriter)
 
@@ -41,59 +42,86 @@ class Agent:
         pointer: Pointer,
         writer: TraceWriter,
         *,
-        max_steps: int = 30,
-        checks: list[Check] | None = None,
+        rules: RunRules | None = None,
         on_step: Callable[[StepRecord], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
         header: dict | None = None,
     ) -> None:
         self.browser, self.policy, self.pointer, self.writer = browser, policy, pointer, writer
-        self.max_steps, self.checks, self.on_step = max_steps, checks or [], on_step
+        self.rules = rules or RunRules()
+        self.on_step, self.should_stop = on_step, should_stop or (lambda: False)
         self.header_fields = header or {}
         """Extra header fields from the caller: the site served, what a replay replays."""
 
     def run(self, goal: str, start_url: str | None) -> RunResult:
         started = time.perf_counter()
-        self.writer.write(self._header(goal, start_url))
+        rules = self.rules
+        deadline = started + rules.time_limit_s if rules.time_limit_s else None
         history: list[StepRecord] = []
-        status, reason, answer = "failed", f"step budget of {self.max_steps} used up", None
-        observation = None
+        status, reason, answer = "failed", f"step budget of {rules.max_steps} used up", None
+        observation, header_written = None, False
         try:
-            if start_url:
-                self.browser.goto(start_url)
+            goal = self._start(goal, start_url)
+            self.writer.write(self._header(goal, start_url))
+            header_written = True
             observation = self._observe()
-            for index in range(1, self.max_steps + 1):
+            for index in range(1, rules.max_steps + 1):
+                if self.should_stop():
+                    raise KeyboardInterrupt
+                if deadline is not None and time.perf_counter() > deadline:
+                    status, reason = "failed", f"time limit of {rules.time_limit_s:g}s reached"
+                    break
                 step, observation = self._step(index, observation, history)
                 history.append(step)
+                action = step.action
                 if not step.outcome.ok:
                     status, reason = "failed", f"step {index}: {step.outcome.error}"
                     break
-                if isinstance(step.action, A.Done):
-                    failures = failed_checks(self.browser, self.checks)
+                finished = rules.finish_when and not failed_checks(self.browser, rules.finish_when)
+                if isinstance(action, A.Done) or finished:
+                    answer = action.answer if isinstance(action, A.Done) else None
+                    failures = failed_checks(self.browser, rules.checks, answer)
                     status = "failed" if failures else "success"
                     reason = ("checks failed: " + "; ".join(failures)) if failures else None
-                    answer = step.action.answer
                     break
-                if isinstance(step.action, A.Fail):
-                    status, reason = "failed", step.action.reason
+                if isinstance(action, A.Fail):
+                    status, reason = "failed", action.reason
                     break
                 if self._repeating(history):
-                    status, reason = "failed", f"repeated {step.action.describe()} {REPEAT_LIMIT} times on an unchanged page"
+                    status, reason = "failed", f"repeated {action.describe()} {REPEAT_LIMIT} times on an unchanged page"
                     break
         except KeyboardInterrupt:
             status, reason = "interrupted", "stopped by the user"
         except MolmoAgentError as exc:
             status, reason = "error", str(exc)
+        if not header_written:
+            self.writer.write(self._header(goal, start_url))
         end = TraceEnd(status=status, reason=reason, answer=answer, steps=len(history),
                        seconds=round(time.perf_counter() - started, 3))
         try:
+            if rules.reward and observation is not None:
+                end.reward = float(self.browser.evaluate(f"() => ({rules.reward})") or 0)
             final = self._observe() if observation is not None else None
             if final is not None:
                 end.final_screenshot = self.writer.screenshot("final", final.screenshot)
                 end.final_url = final.url
-        except (MolmoAgentError, Exception):  # noqa: BLE001 - a dead browser must not lose the end record
+        except Exception:  # noqa: BLE001 - a dead browser must not lose the end record
             pass
         self.writer.write(end)
         return RunResult(end, self.writer.dir)
+
+    def _start(self, goal: str, start_url: str | None) -> str:
+        """Open the start page, run the task's setup, and read the goal there if the task says so."""
+        if start_url:
+            self.browser.goto(start_url)
+        if self.rules.setup:
+            self.browser.evaluate(f"() => {{ {self.rules.setup} }}")
+        if self.rules.goal_from_page:
+            goal = str(self.browser.evaluate(f"() => ({self.rules.goal_from_page})"))
+        start = getattr(self.policy, "start", None)
+        if start is not None:
+            start(goal)
+        return goal
 
     # -- one step -------------------------------------------------------------------------------
     def _step(self, index: int, observation: Observation, history: list[StepRecord]):
@@ -187,10 +215,10 @@ class Agent:
         return TraceHeader(
             run_id=self.writer.dir.name, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             goal=goal, start_url=start_url, policy=self.policy.name, pointer=describe(self.pointer),
-            viewport=config.viewport, scale=config.scale, max_steps=self.max_steps,
+            viewport=config.viewport, scale=config.scale, max_steps=self.rules.max_steps,
             versions={"molmo_agent": __version__, "playwright": version("playwright"),
                       "browser": self.browser.version},
-            checks=self.checks, **self.header_fields,
+            checks=self.rules.checks, **self.header_fields,
         )
 
 

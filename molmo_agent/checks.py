@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
@@ -11,36 +11,57 @@ if TYPE_CHECKING:
     from .browser import Browser
 
 
+KINDS = ("url", "text", "js", "element", "answer")
+
+
 class Check(BaseModel):
-    """Exactly one of: `url` (a regex searched in the URL), `text` (visible on the page), `js` (truthy)."""
+    """Exactly one of: `url` (a regex searched in the URL), `text` (visible on the page), `js` (a truthy
+    expression), `element` (a CSS selector, with `state`), `answer` (a regex the final answer matches)."""
 
     model_config = ConfigDict(extra="forbid")
     url: str | None = None
     text: str | None = None
     js: str | None = None
+    element: str | None = None
+    state: Literal["exists", "visible", "hidden", "checked", "unchecked", "enabled", "disabled"] = "visible"
+    answer: str | None = None
 
     @model_validator(mode="after")
     def _one_kind(self) -> "Check":
-        if sum(v is not None for v in (self.url, self.text, self.js)) != 1:
-            raise ValueError("a check has exactly one of url, text, js")
+        if sum(getattr(self, k) is not None for k in KINDS) != 1:
+            raise ValueError(f"a check has exactly one of {', '.join(KINDS)}")
         return self
 
     def describe(self) -> str:
-        kind, value = next((k, v) for k, v in self.model_dump().items() if v is not None)
-        return f"{kind} {value!r}"
+        kind = next(k for k in KINDS if getattr(self, k) is not None)
+        suffix = f" is {self.state}" if kind == "element" else ""
+        return f"{kind} {getattr(self, kind)!r}{suffix}"
 
 
-def failed_checks(browser: "Browser", checks: list[Check]) -> list[str]:
+ELEMENT_STATE = r"""
+([selector, state]) => {
+  const el = document.querySelector(selector);
+  if (state === "exists") return !!el;
+  const shown = !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+  return {visible: shown, hidden: !shown, checked: !!el && el.checked === true, unchecked: !!el && el.checked === false,
+          enabled: !!el && !el.disabled, disabled: !!el && el.disabled === true}[state];
+}
+"""
+
+
+def holds(browser: "Browser", check: Check, answer: str | None = None) -> bool:
+    if check.url is not None:
+        return re.search(check.url, browser.page.url) is not None
+    if check.text is not None:
+        body = browser.evaluate("() => document.body ? document.body.innerText : ''") or ""
+        return " ".join(check.text.split()).lower() in " ".join(body.split()).lower()
+    if check.js is not None:
+        return bool(browser.evaluate(f"() => ({check.js})"))
+    if check.element is not None:
+        return bool(browser.evaluate(ELEMENT_STATE, [check.element, check.state]))
+    return answer is not None and re.search(check.answer, answer, re.I) is not None
+
+
+def failed_checks(browser: "Browser", checks: list[Check], answer: str | None = None) -> list[str]:
     """The checks that do not hold on the current page, described for a person."""
-    failures = []
-    for check in checks:
-        if check.url is not None:
-            ok = re.search(check.url, browser.page.url) is not None
-        elif check.text is not None:
-            body = browser.evaluate("() => document.body ? document.body.innerText : ''") or ""
-            ok = " ".join(check.text.split()).lower() in " ".join(body.split()).lower()
-        else:
-            ok = bool(browser.evaluate(f"() => ({check.js})"))
-        if not ok:
-            failures.append(check.describe())
-    return failures
+    return [check.describe() for check in checks if not holds(browser, check, answer)]

@@ -24,6 +24,7 @@ from .observation import Observation
 from .policies import Decision
 from .run import RunSettings, run_policy
 from .sites import serve_site
+from .tasks import RunRules
 from .trace import ReplayStep, StepRecord, Trace, read_trace
 
 Mode = Literal["exact", "reground", "check"]
@@ -169,7 +170,7 @@ def replay(
                               tolerance=tolerance, redact=settings.secrets.redact)
         result = run_policy(
             policy, goal=header.goal, name=f"replay-{source.dir.name}", start_url=start, settings=settings,
-            pointer=pointer, checks=header.checks, max_steps=len(source.steps) + 1,
+            pointer=pointer, rules=RunRules(checks=header.checks, max_steps=len(source.steps) + 1),
             header={"site": header.site, "site_url": site_url, "replay_of": str(source.dir.resolve()),
                     "replay_mode": mode},
             on_step=on_step, on_start=on_start,

@@ -9,13 +9,12 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from .agent import Agent, RunResult
-from .browser import Browser, BrowserConfig
+from .browser import Browser, BrowserConfig, Chromium
 from .pointers import Pointer, make_pointer
-from .checks import Check
 from .policies import Policy, StepsPolicy
 from .redaction import Secrets
 from .sites import serve_site
-from .tasks import Task
+from .tasks import RunRules, Task
 from .trace import StepRecord, TraceWriter, new_run_dir
 
 
@@ -48,10 +47,12 @@ def run_task(
     pointer: Pointer | None = None,
     on_step: Callable[[StepRecord], None] | None = None,
     on_start: Callable[[Path], None] | None = None,
+    chromium: Chromium | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> RunResult:
     """Run `task` and return its result; the trace is in `result.run_dir`.
 
-    Pass `pointer` to reuse a loaded one across runs.
+    Pass `pointer` to reuse a loaded one across runs, `chromium` to reuse a launched browser.
     """
     policy = StepsPolicy(task.plan)  # a plan that cannot be read fails here, before a browser starts
     with contextlib.ExitStack() as stack:
@@ -59,10 +60,13 @@ def run_task(
         if task.site is not None:
             base = stack.enter_context(serve_site(task.site))
             start_url, header = base + task.path, {"site": str(task.site), "site_url": base}
+        rules = task.rules()
+        if settings.max_steps:
+            rules.max_steps = settings.max_steps
         return run_policy(
             policy, goal=task.goal, name=task.id if task.id != "run" else task.goal, start_url=start_url,
-            settings=settings, pointer=pointer, checks=task.checks, max_steps=settings.max_steps or task.max_steps,
-            header=header, on_step=on_step, on_start=on_start,
+            settings=settings, pointer=pointer, rules=rules, header=header, on_step=on_step,
+            on_start=on_start, chromium=chromium, should_stop=should_stop,
         )
 
 
@@ -74,23 +78,24 @@ def run_policy(
     start_url: str | None,
     settings: RunSettings,
     pointer: Pointer | None = None,
-    checks: list[Check] | None = None,
-    max_steps: int = 30,
+    rules: RunRules | None = None,
     header: dict | None = None,
     on_step: Callable[[StepRecord], None] | None = None,
     on_start: Callable[[Path], None] | None = None,
+    chromium: Chromium | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> RunResult:
-    """Run any policy from `start_url` in a fresh browser, recording under `settings.out`."""
+    """Run any policy from `start_url` in a fresh browser context, recording under `settings.out`."""
     pointer = pointer or settings.pointer.build()
     with contextlib.ExitStack() as stack:
-        browser = stack.enter_context(Browser(settings.browser, settings.secrets))
+        browser = stack.enter_context(Browser(settings.browser, settings.secrets, chromium=chromium))
         run_dir = new_run_dir(settings.out, name)
         if on_start:
             on_start(run_dir)
         writer = TraceWriter(run_dir, settings.secrets)
         stack.callback(writer.close)
-        agent = Agent(browser, policy, pointer, writer, max_steps=max_steps, checks=checks,
-                      on_step=on_step, header=header)
+        agent = Agent(browser, policy, pointer, writer, rules=rules, on_step=on_step,
+                      should_stop=should_stop, header=header)
         result = agent.run(goal, start_url)
         browser.save_playwright_trace(run_dir / "playwright-trace.zip")
         return result

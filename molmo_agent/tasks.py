@@ -11,18 +11,31 @@ from .checks import Check
 from .errors import ConfigError
 
 
-class Task(BaseModel):
+class RunRules(BaseModel):
+    """How a run starts, when it ends and how it is judged: what the agent loop needs of a task."""
+
     model_config = ConfigDict(extra="forbid")
 
+    max_steps: int = Field(30, ge=1, le=500)
+    time_limit_s: float | None = Field(None, gt=0, description="wall time for the whole run")
+    checks: list[Check] = Field(default_factory=list, description="all must hold when the run says done")
+    finish_when: list[Check] = Field(default_factory=list, description="the run is done as soon as all hold")
+    setup: str | None = Field(None, description="JavaScript run once the start page has loaded")
+    goal_from_page: str | None = Field(None, description="JavaScript expression whose value is the goal")
+    reward: str | None = Field(None, description="JavaScript expression read at the end as the reward")
+
+
+class Task(RunRules):
     id: str
     goal: str
     url: str | None = Field(None, description="start URL of a site on the web")
     site: Path | None = Field(None, description="folder of a local site, served on loopback by the tool")
     path: str = Field("", description="start page within `site`, e.g. index.html?variant=b")
     steps: list[str] | None = Field(None, description="plan in the step language; else the policy plans")
-    checks: list[Check] = Field(default_factory=list)
-    max_steps: int = Field(30, ge=1, le=500)
     tags: list[str] = Field(default_factory=list)
+
+    def rules(self) -> RunRules:
+        return RunRules.model_validate(self.model_dump(include=set(RunRules.model_fields)))
 
     @model_validator(mode="after")
     def _one_start(self) -> "Task":
@@ -31,8 +44,11 @@ class Task(BaseModel):
         return self
 
     @property
-    def plan(self) -> str:
-        return "\n".join(self.steps) if self.steps else self.goal
+    def plan(self) -> str | None:
+        """The steps to follow; None when the goal is read from the page at start."""
+        if self.steps:
+            return "\n".join(self.steps)
+        return None if self.goal_from_page else self.goal
 
 
 def load_task(path: str | Path) -> Task:

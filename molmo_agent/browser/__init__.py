@@ -1,6 +1,6 @@
 """Chromium: launching, observing, acting. Knows nothing about models."""
 
 from .launch import BrowserConfig, find_chromium, parse_viewport
-from .session import Browser
+from .session import Browser, Chromium
 
-__all__ = ["Browser", "BrowserConfig", "find_chromium", "parse_viewport"]
+__all__ = ["Browser", "BrowserConfig", "Chromium", "find_chromium", "parse_viewport"]

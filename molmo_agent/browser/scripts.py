@@ -22,6 +22,18 @@ ELEMENTS = r"""
     el.tagName === "TEXTAREA";
   const interactive = el => /^(A|BUTTON|INPUT|SELECT|TEXTAREA|LABEL|SUMMARY|OPTION)$/.test(el.tagName) ||
     el.hasAttribute("role") || el.hasAttribute("onclick") || el.hasAttribute("tabindex");
+  const TEXT_TYPES = ["text","search","email","url","tel","password","number",""];
+  const implicitRole = el => {
+    const t = el.tagName, type = (el.getAttribute("type") || "").toLowerCase();
+    if (t === "BUTTON" || (t === "INPUT" && ["button","submit","reset","image"].includes(type))) return "button";
+    if (t === "A" && el.hasAttribute("href")) return "link";
+    if (t === "INPUT" && type === "checkbox") return "checkbox";
+    if (t === "INPUT" && type === "radio") return "radio";
+    if (t === "SELECT") return el.multiple || el.size > 1 ? "listbox" : "combobox";
+    if (t === "TEXTAREA" || (t === "INPUT" && TEXT_TYPES.includes(type))) return "textbox";
+    if (t === "INPUT") return type;
+    return null;
+  };
   const ownText = el => clean(Array.from(el.childNodes).filter(n => n.nodeType === 3).map(n => n.textContent).join(" "));
   const nameOf = el => {
     const aria = el.getAttribute("aria-label");
@@ -35,22 +47,44 @@ ELEMENTS = r"""
     if (el.tagName === "SELECT") return "";
     return interactive(el) ? clean(el.innerText) : ownText(el);
   };
-  for (const el of document.querySelectorAll("body *")) {
-    if (!interactive(el) && !ownText(el)) continue;
-    const r = el.getBoundingClientRect();
-    if (r.width < 1 || r.height < 1 || r.right <= 0 || r.bottom <= 0 || r.left >= vw || r.top >= vh) continue;
-    const style = getComputedStyle(el);
-    if (style.visibility === "hidden" || style.opacity === "0") continue;
-    const name = nameOf(el);
-    if (!name && !editable(el) && el.tagName !== "SELECT") continue;
-    const cx = Math.min(Math.max(r.left + r.width / 2, 0), vw - 1), cy = Math.min(Math.max(r.top + r.height / 2, 0), vh - 1);
-    const hit = document.elementFromPoint(cx, cy);
-    out.push({
-      tag: el.tagName.toLowerCase(), role: el.getAttribute("role"), name,
-      box: {x: r.left, y: r.top, width: r.width, height: r.height},
-      editable: editable(el), on_top: !!hit && (hit === el || el.contains(hit) || hit.contains(el)),
-    });
-  }
+  // Walks open shadow roots and same-origin iframes too; boxes are in the top page's CSS pixels.
+  const collect = (root, dx, dy, hits) => {
+    for (const el of root.querySelectorAll("*")) {
+      if (el.shadowRoot) collect(el.shadowRoot, dx, dy, hits);
+      if (el.tagName === "IFRAME") {
+        let doc = null;
+        try { doc = el.contentDocument; } catch (e) {}
+        if (doc && doc.body) {
+          const f = el.getBoundingClientRect();
+          const ox = dx + f.left + el.clientLeft, oy = dy + f.top + el.clientTop;
+          collect(doc.body, ox, oy, (x, y) => hits(x, y) === el ? doc.elementFromPoint(x - ox, y - oy) : null);
+        }
+        continue;
+      }
+      if (el.closest("head") || /^(SCRIPT|STYLE|NOSCRIPT|TEMPLATE)$/.test(el.tagName)) continue;
+      if (!interactive(el) && !ownText(el)) continue;
+      const r = el.getBoundingClientRect();
+      const left = r.left + dx, top = r.top + dy;
+      if (r.width < 1 || r.height < 1 || left + r.width <= 0 || top + r.height <= 0 || left >= vw || top >= vh) continue;
+      const style = getComputedStyle(el);
+      if (style.visibility === "hidden" || style.opacity === "0") continue;
+      const name = nameOf(el);
+      if (!name && !editable(el) && el.tagName !== "SELECT") continue;
+      const cx = Math.min(Math.max(left + r.width / 2, 0), vw - 1), cy = Math.min(Math.max(top + r.height / 2, 0), vh - 1);
+      let hit = hits(cx, cy);
+      while (hit && hit.shadowRoot && hit !== el) {  // a shadow host hides what was hit inside it
+        const inner = hit.shadowRoot.elementFromPoint(cx - dx, cy - dy);
+        if (!inner || inner === hit) break;
+        hit = inner;
+      }
+      out.push({
+        tag: el.tagName.toLowerCase(), role: el.getAttribute("role") || implicitRole(el), name,
+        box: {x: left, y: top, width: r.width, height: r.height},
+        editable: editable(el), on_top: !!hit && (hit === el || el.contains(hit) || hit.contains(el)),
+      });
+    }
+  };
+  collect(document.body || document.documentElement, 0, 0, (x, y) => document.elementFromPoint(x, y));
   return out;
 }
 """
@@ -76,10 +110,31 @@ SETTLE = r"""
 () => new Promise(r => setTimeout(() => { const n = window.__molmoPopups || 0; window.__molmoPopups = 0; r(n); }, 0))
 """
 
+# The element at a point, looking into open shadow roots and same-origin iframes.
+_DEEP_HIT = r"""
+  const deepHit = (x, y) => {
+    let el = document.elementFromPoint(x, y), ox = 0, oy = 0;
+    for (let depth = 0; el && depth < 10; depth++) {
+      let inner = null;
+      if (el.shadowRoot) inner = el.shadowRoot.elementFromPoint(x - ox, y - oy);
+      else if (el.tagName === "IFRAME") {
+        try {
+          const r = el.getBoundingClientRect();
+          ox += r.left + el.clientLeft; oy += r.top + el.clientTop;
+          inner = el.contentDocument.elementFromPoint(x - ox, y - oy);
+        } catch (e) {}
+      }
+      if (!inner || inner === el) break;
+      el = inner;
+    }
+    return el;
+  };
+"""
+
 # The <select> a point refers to: the select itself, a label's control, or the select next to it.
 SELECT_AT = r"""
-([x, y]) => {
-  let el = document.elementFromPoint(x, y);
+([x, y]) => {""" + _DEEP_HIT + r"""
+  let el = deepHit(x, y);
   for (let up = 0; el && up < 4; up++, el = el.parentElement) {
     if (el.tagName === "SELECT") return el;
     if (el.tagName === "LABEL" && el.control && el.control.tagName === "SELECT") return el.control;
@@ -105,7 +160,13 @@ OPTION_VALUE = r"""
 FOCUSED_FIELD = r"""
 () => {
   let el = document.activeElement;
-  while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+  for (let depth = 0; el && depth < 10; depth++) {
+    let inner = null;
+    if (el.shadowRoot) inner = el.shadowRoot.activeElement;
+    else if (el.tagName === "IFRAME") { try { inner = el.contentDocument.activeElement; } catch (e) {} }
+    if (!inner || inner === el) break;
+    el = inner;
+  }
   const editable = el && (el.isContentEditable || el.tagName === "TEXTAREA" ||
     (el.tagName === "INPUT" && !["button","submit","reset","checkbox","radio","image","hidden","file"].includes(el.type)));
   return editable ? el : null;

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from urllib.parse import urlparse
 
 from PIL import Image
@@ -25,28 +26,85 @@ KEY_ALIASES = {"enter": "Enter", "return": "Enter", "tab": "Tab", "escape": "Esc
                "pageup": "PageUp", "pagedown": "PageDown", "home": "Home", "end": "End"}
 
 
+def widget_value(kind: str, text: str) -> str:
+    """What a date or time input takes (ISO), from what a person types ("05/20/2010", "9:37 PM")."""
+    text = text.strip()
+    if kind == "date" and (m := re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)):
+        return f"{m[3]}-{int(m[1]):02d}-{int(m[2]):02d}"
+    if kind == "time" and (m := re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2}))?\s*([AaPp][Mm])?", text)):
+        hour = int(m[1]) % 12 + (12 if m[4] and m[4].lower() == "pm" else 0) if m[4] else int(m[1])
+        return f"{hour:02d}:{m[2]}" + (f":{m[3]}" if m[3] else "")
+    return text
+
+
 def normalize_key(key: str) -> str:
     parts = [p.strip() for p in key.replace(" + ", "+").split("+")]
     named = [KEY_ALIASES.get(p.lower(), p if len(p) != 1 else p) for p in parts]
     return "+".join(named)
 
 
-class Browser:
-    """A Chromium context with one active tab. Use as a context manager."""
+class Chromium:
+    """A launched Chromium process. One per thread; many `Browser` sessions (contexts) can share it."""
 
-    def __init__(self, config: BrowserConfig | None = None, secrets: Secrets | None = None) -> None:
+    def __init__(self, config: BrowserConfig | None = None) -> None:
+        self.config = config or BrowserConfig()
+
+    def __enter__(self) -> "Chromium":
+        self._pw = sync_playwright().start()
+        try:
+            try:
+                bundled = self._pw.chromium.executable_path
+            except PlaywrightError:
+                bundled = None
+            path = find_chromium(self.config.executable, bundled)
+            try:
+                self.browser = self._pw.chromium.launch(
+                    executable_path=path, headless=self.config.headless, args=LAUNCH_FLAGS)
+            except PlaywrightError as exc:
+                raise BrowserError(f"could not start Chromium at {path}: {str(exc).splitlines()[0]}") from exc
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def alive(self) -> bool:
+        return getattr(self, "browser", None) is not None and self.browser.is_connected()
+
+    def close(self) -> None:
+        # Closing a browser that already died must not hide the error that killed it.
+        with contextlib.suppress(Exception):
+            if getattr(self, "browser", None) is not None:
+                self.browser.close()
+        with contextlib.suppress(Exception):
+            self._pw.stop()
+
+
+class Browser:
+    """One browser context with an active tab. Use as a context manager.
+
+    Launches its own Chromium unless given a running one to share.
+    """
+
+    def __init__(self, config: BrowserConfig | None = None, secrets: Secrets | None = None,
+                 chromium: Chromium | None = None) -> None:
         self.config = config or BrowserConfig()
         self.secrets = secrets or Secrets()
         self.events: list[str] = []
         self._navigations = 0
         self._blocked: list[NavigationBlockedError] = []
+        self._chromium, self._owns_chromium = chromium, chromium is None
 
     # -- lifetime -------------------------------------------------------------------------------
     def __enter__(self) -> "Browser":
         if self.config.playwright_trace and self.secrets:
             raise ConfigError("--playwright-trace records the page's DOM, typed secrets included; "
                               "it cannot be combined with --secret")
-        self._pw = sync_playwright().start()
+        if self._owns_chromium:
+            self._chromium = Chromium(self.config).__enter__()
         try:
             self._start()
         except BaseException:
@@ -55,19 +113,8 @@ class Browser:
         return self
 
     def _start(self) -> None:
-        try:
-            bundled = self._pw.chromium.executable_path
-        except PlaywrightError:
-            bundled = None
-        path = find_chromium(self.config.executable, bundled)
-        try:
-            self._browser = self._pw.chromium.launch(
-                executable_path=path, headless=self.config.headless, args=LAUNCH_FLAGS
-            )
-        except PlaywrightError as exc:
-            raise BrowserError(f"could not start Chromium at {path}: {str(exc).splitlines()[0]}") from exc
         width, height = self.config.viewport
-        self.context = self._browser.new_context(
+        self.context = self._chromium.browser.new_context(
             viewport={"width": width, "height": height}, device_scale_factor=self.config.scale
         )
         self.context.set_default_timeout(self.config.action_timeout_s * 1000)
@@ -83,7 +130,7 @@ class Browser:
 
     @property
     def version(self) -> str:
-        return self._browser.version
+        return self._chromium.browser.version
 
     def __exit__(self, *exc) -> None:
         self.close()
@@ -94,13 +141,11 @@ class Browser:
             self.context.tracing.stop(path=str(path))
 
     def close(self) -> None:
-        # Closing a browser that already died must not hide the error that killed it.
         with contextlib.suppress(Exception):
-            if getattr(self, "_browser", None) is not None:
-                self._browser.close()
-        with contextlib.suppress(Exception):
-            if getattr(self, "_pw", None) is not None:
-                self._pw.stop()
+            if getattr(self, "context", None) is not None:
+                self.context.close()
+        if self._owns_chromium and self._chromium is not None:
+            self._chromium.close()
 
     # -- safety ---------------------------------------------------------------------------------
     def check_url(self, url: str) -> None:
@@ -269,6 +314,7 @@ class Browser:
         text = self.secrets.fill(action.text)
         kind = (field.get_attribute("type") or "").lower()
         if kind in SPECIAL_INPUTS:
+            text = widget_value(kind, text)
             field.fill(text)  # date/time widgets take no free typing; fill sets the value as the user would
         else:
             if action.clear:

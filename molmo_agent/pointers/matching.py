@@ -27,3 +27,33 @@ def match_score(target: str, text: str) -> tuple[float, float, float]:
     if ratio >= 0.8:
         return 0.8 * ratio, 0.0, 1.0
     return 0.0, 0.0, 1.0
+
+
+# Generic words for kinds of element, as instructions use them ("the 2nd text field", "the list").
+ROLE_WORDS: dict[str, set[str]] = {
+    "textbox": {"text field", "textfield", "text box", "textbox", "text input", "input", "input textbox",
+                "input field", "field", "input box", "search box", "text"},
+    "textarea": {"textarea", "text area"},
+    "button": {"button"},
+    "link": {"link"},
+    "checkbox": {"checkbox", "check box"},
+    "radio": {"radio", "radio button", "option"},
+    "combobox": {"list", "dropdown", "drop-down", "drop down", "select", "select box", "menu"},
+    "date": {"date", "date field", "date input"},
+    "time": {"time", "time field", "time input"},
+}
+ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
+            "fifth": 5, "5th": 5, "last": -1}
+
+
+def role_target(target: str) -> tuple[str, int | None] | None:
+    """("textbox", 2) for "the 2nd text field"; None when the target is not a generic role phrase."""
+    words = normalize(target).split()
+    if words and words[0] in ("the", "a", "an"):
+        words = words[1:]
+    ordinal = ORDINALS.get(words[0]) if words else None
+    phrase = " ".join(words[1:] if ordinal is not None else words)
+    for role, names in ROLE_WORDS.items():
+        if phrase in names:
+            return role, ordinal
+    return None

@@ -12,6 +12,7 @@ from .. import actions as A
 from ..errors import StepSyntaxError
 from ..observation import Observation
 from .base import Decision
+from .instructions import read_instructions
 
 Q = r"""["“”']([^"“”']*)["“”']"""  # one quoted string
 GRAMMAR: list[tuple[str, object]] = [
@@ -72,21 +73,31 @@ def parse_plan(text: str) -> list[A.Action]:
         raise StepSyntaxError("the plan is empty; give steps such as: " + EXAMPLE)
     try:
         return [parse_step(s) for s in steps]
-    except StepSyntaxError:
+    except StepSyntaxError as not_steps:
+        try:  # plain imperative English ("Enter "Bob" into the text field and press Submit.")
+            return [parse_step(s) for s in read_instructions(text)]
+        except StepSyntaxError:
+            pass
         if not re.search(r"""["“”]""", text) and len(steps) == 1:
             raise StepSyntaxError(
                 f"{text.strip()!r} is a free-form goal, and the steps policy only follows explicit steps "
                 f"({EXAMPLE}); free-form goals need a model policy (MolmoWeb or a planner), "
                 "which this version does not ship yet"
             ) from None
-        raise
+        raise not_steps from None
 
 
 class StepsPolicy:
     name = "steps"
 
-    def __init__(self, plan: str | list[A.Action]) -> None:
-        self.actions = parse_plan(plan) if isinstance(plan, str) else list(plan)
+    def __init__(self, plan: str | list[A.Action] | None) -> None:
+        """`plan=None` reads the plan from the goal when the run starts (a goal found on the page)."""
+        self.actions = parse_plan(plan) if isinstance(plan, str) else list(plan or [])
+        self._plan_from_goal = plan is None
+
+    def start(self, goal: str) -> None:
+        if self._plan_from_goal:
+            self.actions = parse_plan(goal)
 
     def decide(self, observation: Observation, history: list) -> Decision:
         index = len(history)

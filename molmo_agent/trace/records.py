@@ -103,6 +103,7 @@ class TraceEnd(_Record):
     status: Status
     reason: str | None = None
     answer: str | None = None
+    reward: float | None = Field(None, description="the task's own reward, where it defines one")
     steps: int
     seconds: float
     final_screenshot: str | None = None
