@@ -131,6 +131,31 @@ def index_html(runs: list[tuple[Trace, str]], title: str) -> str:
 <table><tr><th>run</th><th>status</th><th>steps</th><th>reason</th></tr>{rows}</table></body></html>"""
 
 
+def eval_html(out: Path, summary: dict, results: list) -> str:
+    """An eval directory's page: per-task rates, then every episode linked to its trace's report."""
+    e = html.escape
+    tasks = "".join(
+        f"<tr><td>{e(task)}</td><td>{t['successes']}/{t['episodes']}</td><td>{t['success_rate']:.0%}</td>"
+        f"<td>{t['mean_reward']:.2f}</td><td>{t['mean_steps']:.1f}</td><td>{t['mean_seconds']:.1f}s</td></tr>"
+        for task, t in summary["tasks"].items()
+    )
+    episodes = "".join(
+        f"<tr><td>{e(r.task)}</td><td>{'' if r.seed is None else r.seed}</td>"
+        f"<td class='status-{'success' if r.success else 'failed'}'>{'pass' if r.success else 'fail'}</td>"
+        f"<td>{r.reward:g}</td><td>{r.steps}</td><td>{r.seconds:.1f}s</td>"
+        f"<td>{f'<a href={chr(34)}{e(r.trace)}/report.html{chr(34)}>trace</a>' if r.trace else ''}</td>"
+        f"<td>{e(r.reason or '')}</td></tr>"
+        for r in sorted(results, key=lambda r: (r.task, r.seed if r.seed is not None else -1))
+    )
+    head = "<tr><th>task</th><th>passed</th><th>rate</th><th>mean reward</th><th>mean steps</th><th>mean time</th></tr>"
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(out.name)}</title><style>{STYLE}</style></head>
+<body><header><h1>{e(summary.get('suite', out.name))}</h1><div class="meta">{summary['successes']} of {summary['episodes']}
+episodes succeeded ({summary['success_rate']:.1%}), pointer {e(str(summary.get('pointer', '?')))}, {summary.get('workers', 1)} workers</div></header>
+<table>{head}{tasks}</table>
+<table><tr><th>task</th><th>seed</th><th>result</th><th>reward</th><th>steps</th><th>time</th><th>trace</th><th>reason</th></tr>{episodes}</table>
+</body></html>"""
+
+
 def write_report(path: str | Path, *, gif: bool = False) -> Path:
     """Write report.html for a run directory, or for a folder of runs (plus an index). Returns its path."""
     path = Path(path)
@@ -141,6 +166,8 @@ def write_report(path: str | Path, *, gif: bool = False) -> Path:
         if gif:
             write_gif(trace, path / "run.gif")
         return out
+    if (path / "summary.json").is_file():
+        return write_eval_report(path, gif=gif)
     run_dirs = sorted(p.parent for p in path.glob(f"*/{TRACE_FILE}")) if path.is_dir() else []
     if not run_dirs:
         raise TraceError(f"{path} is neither a run directory nor a folder of runs")
@@ -177,3 +204,19 @@ def write_gif(trace: Trace, out: Path, width: int = 640, frame_ms: int = 900) ->
         raise TraceError(f"{trace.dir} has no steps to animate")
     frames[0].save(out, save_all=True, append_images=frames[1:], duration=frame_ms, loop=0)
     return out
+
+
+def write_eval_report(out: Path, *, gif: bool = False) -> Path:
+    """report.html of an eval directory, and each episode's own trace report beside its trace."""
+    import json
+
+    from .evaluate import SUMMARY, finished_results
+
+    results = finished_results(out)
+    for result in results:
+        if result.trace and (out / result.trace / TRACE_FILE).is_file():
+            write_report(out / result.trace, gif=gif)
+    summary = json.loads((out / SUMMARY).read_text(encoding="utf-8"))
+    page = out / "report.html"
+    page.write_text(eval_html(out, summary, results), encoding="utf-8")
+    return page

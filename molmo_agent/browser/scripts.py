@@ -24,7 +24,7 @@ ELEMENTS = r"""
     el.hasAttribute("role") || el.hasAttribute("onclick") || el.hasAttribute("tabindex");
   const TEXT_TYPES = ["text","search","email","url","tel","password","number",""];
   const implicitRole = el => {
-    const t = el.tagName, type = (el.getAttribute("type") || "").toLowerCase();
+    const t = el.tagName, type = t === "INPUT" ? (el.type || "").toLowerCase() : "";  // the browser's reading
     if (t === "BUTTON" || (t === "INPUT" && ["button","submit","reset","image"].includes(type))) return "button";
     if (t === "A" && el.hasAttribute("href")) return "link";
     if (t === "INPUT" && type === "checkbox") return "checkbox";

@@ -5,20 +5,26 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-_NOISE = re.compile(r"[^\w$€£%@.+:/-]+")
+_NOISE = re.compile(r"[^\w$€£%@.+:/×✕✖-]+")
 
 
 def normalize(text: str) -> str:
     return " ".join(_NOISE.sub(" ", text.lower()).split())
 
 
+# Glyphs that mean the same control whatever its accessible name says.
+SAME_CONTROL = [{"x", "×", "✕", "✖", "close"}]
+
+
 def match_score(target: str, text: str) -> tuple[float, float, float]:
-    """(score, start, end): score in 0..1, and the fraction of `text` that the match spans."""
+    """(score, start, end): score in 0..1.05, and the fraction of `text` that the match spans."""
     want, have = normalize(target), normalize(text)
     if not want or not have:
         return 0.0, 0.0, 1.0
     if want == have:
-        return 1.0, 0.0, 1.0
+        return (1.05 if target.strip() == text.strip() else 1.0), 0.0, 1.0  # the exact case wins a tie
+    if any(want in group and have in group for group in SAME_CONTROL):
+        return 0.95, 0.0, 1.0
     match = re.search(rf"(?<!\w){re.escape(want)}(?!\w)", have)
     if match:
         extra = 1 - len(want) / len(have)

@@ -1,0 +1,230 @@
+"""Batch evaluation: many episodes, parallel workers, resumable results, a summary and a report.
+
+Whatever `run` can do, `eval` does for a suite: each episode is a run with a trace of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from .browser import Chromium
+from .errors import ConfigError, MolmoAgentError
+from .run import RunSettings, run_task
+from .tasks import Task, load_task
+
+RESULTS = "results.jsonl"
+SUMMARY = "summary.json"
+
+
+class Episode(BaseModel):
+    """One task at one seed; `error` marks a task that could not even be loaded."""
+
+    task_id: str
+    seed: int | None = None
+    task: Task | None = None
+    error: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.task_id if self.seed is None else f"{self.task_id}#{self.seed}"
+
+
+class EpisodeResult(BaseModel):
+    task: str
+    seed: int | None = None
+    success: bool
+    reward: float
+    steps: int = 0
+    seconds: float = 0.0
+    trace: str | None = Field(None, description="run directory, relative to the eval directory")
+    reason: str | None = None
+    tags: list[str] = Field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return self.task if self.seed is None else f"{self.task}#{self.seed}"
+
+
+def load_suite(path: str | Path, *, only: list[str] | None = None, episodes: int = 1, seed: int = 0) -> list[Episode]:
+    """Episodes from a task file or a folder of them (searched recursively). A file that does not load
+    becomes an episode that fails with its reason, so the rest still run."""
+    path = Path(path)
+    files = [path] if path.is_file() else sorted(path.rglob("*.yaml")) if path.is_dir() else []
+    if not files:
+        raise ConfigError(f"{path} holds no task files (*.yaml); pass a task file, a folder, or 'miniwob'")
+    found = []
+    for file in files:
+        try:
+            task = load_task(file)
+            found.append((task.id, task, None))
+        except ConfigError as exc:
+            found.append((file.stem, None, str(exc)))
+    if only:
+        unknown = set(only) - {task_id for task_id, _, _ in found}
+        if unknown:
+            raise ConfigError(f"no task with id {', '.join(sorted(unknown))} in {path}")
+        found = [f for f in found if f[0] in only]
+    seeds = [None] if episodes == 1 and seed == 0 else list(range(seed, seed + episodes))
+    return [Episode(task_id=task_id, seed=s, task=task, error=error) for task_id, task, error in found for s in seeds]
+
+
+def finished_results(out: Path) -> list[EpisodeResult]:
+    file = out / RESULTS
+    if not file.is_file():
+        return []
+    results = []
+    for line in file.read_text(encoding="utf-8").splitlines():
+        try:
+            results.append(EpisodeResult.model_validate_json(line))
+        except ValueError:
+            continue  # a line cut short by a kill: that episode runs again
+    return results
+
+
+class _Writer:
+    def __init__(self, out: Path) -> None:
+        self._file = open(out / RESULTS, "a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def write(self, result: EpisodeResult) -> None:
+        with self._lock:
+            self._file.write(result.model_dump_json() + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def run_episode(episode: Episode, settings: RunSettings, out: Path, *, pointer, chromium: Chromium,
+                time_limit_s: float | None, should_stop: Callable[[], bool]) -> EpisodeResult | None:
+    """One episode's result; None when it was interrupted (it runs again on resume)."""
+    started = time.perf_counter()
+    failed = dict(task=episode.task_id, seed=episode.seed, success=False, reward=0.0)
+    if episode.task is None:
+        return EpisodeResult(**failed, reason=episode.error)
+    task = episode.task
+    if episode.seed is not None and task.setup:
+        task = task.model_copy(update={"setup": task.setup.replace("{seed}", str(episode.seed))})
+    if time_limit_s:
+        task = task.model_copy(update={"time_limit_s": min(time_limit_s, task.time_limit_s or time_limit_s)})
+    try:
+        result = run_task(task, settings.model_copy(update={"out": out / "traces"}), pointer=pointer,
+                          chromium=chromium, should_stop=should_stop)
+    except MolmoAgentError as exc:
+        return EpisodeResult(**failed, reason=str(exc), tags=task.tags,
+                             seconds=round(time.perf_counter() - started, 2))
+    except Exception as exc:  # noqa: BLE001 - a crashed browser fails this episode, not the batch
+        return EpisodeResult(**failed, reason=f"crashed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+                             tags=task.tags, seconds=round(time.perf_counter() - started, 2))
+    end = result.end
+    if end.status == "interrupted":
+        return None
+    success = end.status == "success"
+    return EpisodeResult(
+        task=episode.task_id, seed=episode.seed, success=success,
+        reward=end.reward if end.reward is not None else float(success), steps=end.steps,
+        seconds=round(time.perf_counter() - started, 2), trace=str(result.run_dir.relative_to(out)),
+        reason=end.reason, tags=task.tags,
+    )
+
+
+def evaluate(
+    episodes: list[Episode],
+    settings: RunSettings,
+    out: Path,
+    *,
+    workers: int = 1,
+    time_limit_s: float | None = 120.0,
+    make_pointer: Callable[[], object] | None = None,
+    on_result: Callable[[EpisodeResult], None] | None = None,
+    stop: threading.Event | None = None,
+) -> list[EpisodeResult]:
+    """Run the episodes not already in `out/results.jsonl`, `workers` at a time; return all results.
+
+    Each worker thread has its own Chromium (episodes get fresh contexts) and its own pointer.
+    Setting `stop` (the CLI does on Ctrl-C) ends running episodes; finished results are all kept.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    done = {r.key for r in finished_results(out)}
+    pending: queue.Queue[Episode] = queue.Queue()
+    for episode in episodes:
+        if episode.key not in done:
+            pending.put(episode)
+    stop = stop or threading.Event()
+    writer = _Writer(out)
+    make_pointer = make_pointer or settings.pointer.build
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            pointer = make_pointer()
+            chromium = Chromium(settings.browser).__enter__()
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+            errors.append(exc)
+            return
+        try:
+            while not stop.is_set():
+                try:
+                    episode = pending.get_nowait()
+                except queue.Empty:
+                    return
+                if not chromium.alive:  # a crash took the browser with it: start another
+                    chromium.close()
+                    chromium = Chromium(settings.browser).__enter__()
+                result = run_episode(episode, settings, out, pointer=pointer, chromium=chromium,
+                                     time_limit_s=time_limit_s, should_stop=stop.is_set)
+                if result is not None:
+                    writer.write(result)
+                    if on_result:
+                        on_result(result)
+        finally:
+            chromium.close()
+
+    threads = [threading.Thread(target=work, name=f"eval-{i}", daemon=True) for i in range(max(1, workers))]
+    for thread in threads:
+        thread.start()
+    try:
+        for thread in threads:
+            while thread.is_alive():
+                thread.join(0.2)
+    except KeyboardInterrupt:
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        writer.close()
+    if errors and not finished_results(out):
+        raise errors[0]
+    wanted = {e.key for e in episodes}
+    return [r for r in finished_results(out) if r.key in wanted]
+
+
+def summarize(results: list[EpisodeResult]) -> dict:
+    per_task: dict[str, list[EpisodeResult]] = defaultdict(list)
+    for r in results:
+        per_task[r.task].append(r)
+
+    def rate(rs: list[EpisodeResult]) -> dict:
+        wins = sum(r.success for r in rs)
+        return {"episodes": len(rs), "successes": wins, "success_rate": round(wins / len(rs), 4) if rs else 0.0,
+                "mean_reward": round(sum(r.reward for r in rs) / len(rs), 4) if rs else 0.0,
+                "mean_steps": round(sum(r.steps for r in rs) / len(rs), 2) if rs else 0.0,
+                "mean_seconds": round(sum(r.seconds for r in rs) / len(rs), 2) if rs else 0.0}
+
+    return {**rate(results), "tasks": {task: rate(rs) for task, rs in sorted(per_task.items())}}
+
+
+def write_summary(out: Path, results: list[EpisodeResult], extra: dict) -> dict:
+    summary = {**extra, **summarize(results)}
+    (out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    return summary
