@@ -18,6 +18,7 @@ from ..redaction import Secrets
 from . import scripts
 from .launch import LAUNCH_FLAGS, BrowserConfig, find_chromium
 
+DRAG_OVERSHOOT = 10.0  # CSS px
 SPECIAL_INPUTS = {"date", "time", "datetime-local", "month", "week", "color", "range"}
 KEY_ALIASES = {"enter": "Enter", "return": "Enter", "tab": "Tab", "escape": "Escape", "esc": "Escape",
                "backspace": "Backspace", "delete": "Delete", "space": " ", "ctrl": "Control",
@@ -269,9 +270,12 @@ class Browser:
             case A.Hover(x=x, y=y):
                 mouse.move(x, y, steps=2)
             case A.Drag(x=x, y=y, to_x=tx, to_y=ty):
+                # Carry the item a little past the target's centre, as people do, so that sortable
+                # lists place it on the side it came from rather than at a coin flip.
+                length = max(((tx - x) ** 2 + (ty - y) ** 2) ** 0.5, 1.0)
                 mouse.move(x, y)
                 mouse.down()
-                mouse.move(tx, ty, steps=12)
+                mouse.move(tx + DRAG_OVERSHOOT * (tx - x) / length, ty + DRAG_OVERSHOOT * (ty - y) / length, steps=12)
                 mouse.up()
             case A.Type():
                 return self._type(action)

@@ -29,7 +29,16 @@ def match_score(target: str, text: str) -> tuple[float, float, float]:
     if match:
         extra = 1 - len(want) / len(have)
         return 0.9 - 0.2 * extra, match.start() / len(have), match.end() / len(have)
-    ratio = SequenceMatcher(None, want, have, autojunk=False).ratio()
+    # OCR drops spaces and glues radio circles to labels ("Displayname", "O DesignO Sales").
+    want_c, have_c = want.replace(" ", ""), have.replace(" ", "")
+    if want_c == have_c:
+        return 0.97, 0.0, 1.0
+    at = have_c.find(want_c)
+    if at >= 0:
+        positions = [i for i, ch in enumerate(have) if ch != " "]  # compact index -> index in `have`
+        start, end = positions[at], positions[at + len(want_c) - 1] + 1
+        return 0.8 - 0.2 * (1 - len(want_c) / len(have_c)), start / len(have), end / len(have)
+    ratio = SequenceMatcher(None, want_c, have_c, autojunk=False).ratio()
     if ratio >= 0.8:
         return 0.8 * ratio, 0.0, 1.0
     return 0.0, 0.0, 1.0
