@@ -1,0 +1,90 @@
+"""Batch evaluation over the local suite and MiniWoB++, with resume, interruption and broken tasks."""
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from molmo_agent import miniwob
+from molmo_agent.evaluate import evaluate, finished_results, load_suite, summarize
+from molmo_agent.report import write_eval_report
+
+from .conftest import cli, settings
+
+SUITE = Path(__file__).parents[1] / "tasks" / "suite"
+
+
+@pytest.mark.parametrize("pointer", ["dom", "ocr"])
+def test_local_suite_passes(tmp_path, pointer):
+    episodes = load_suite(SUITE)
+    assert len(episodes) >= 15
+    results = evaluate(episodes, settings(tmp_path, pointer=pointer), tmp_path, workers=2)
+    failures = {r.task: r.reason for r in results if not r.success}
+    assert failures == {}
+    assert len(results) == len(episodes) and all((tmp_path / r.trace / "trace.jsonl").is_file() for r in results)
+
+
+def test_suite_covers_what_trips_real_agents():
+    tags = {tag for e in load_suite(SUITE) for tag in e.task.tags}
+    assert tags >= {"native-select", "date", "checkbox", "radio", "cookie-banner", "modal", "login", "search",
+                    "pagination", "iframe", "shadow-dom", "new-tab", "scroll", "hover-menu", "drag", "cart", "checkout"}
+
+
+def test_miniwob_covered_tasks_pass_with_the_dom_pointer(tmp_path):
+    results = evaluate(miniwob.episodes(seed=7), settings(tmp_path, pointer="dom"), tmp_path, workers=2)
+    assert len(results) == len(miniwob.COVERED)
+    assert {r.task: r.reason for r in results if not r.success} == {}
+    assert all(r.reward > 0 for r in results), "the reward is the page's own"
+    trace = (tmp_path / results[0].trace / "trace.jsonl").read_text().splitlines()
+    header = json.loads(trace[0])
+    assert header["goal"] != "(the page's instruction)", "the goal is MiniWoB's own sentence"
+
+
+def test_resume_skips_finished_episodes_and_ctrl_c_keeps_them(tmp_path):
+    episodes = miniwob.episodes(["click-button", "click-link", "enter-text"], count=2)
+    stop = threading.Event()
+    first = evaluate(episodes, settings(tmp_path), tmp_path, workers=1, on_result=lambda r: stop.set(), stop=stop)
+    assert len(first) == 1, "stopping after the first result keeps it and runs nothing more"
+    ran = []
+    second = evaluate(episodes, settings(tmp_path), tmp_path, workers=2, on_result=ran.append)
+    assert len(ran) == len(episodes) - 1 and first[0].key not in {r.key for r in ran}
+    assert sorted(r.key for r in second) == sorted(e.key for e in episodes)
+    assert len(finished_results(tmp_path)) == len(episodes)
+
+
+def test_broken_tasks_fail_alone(tmp_path):
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "good.yaml").write_text((SUITE / "portal-iframe.yaml").read_text().replace("../sites", str(SUITE.parent / "sites")))
+    (suite / "broken.yaml").write_text("id: [unclosed\n")
+    (suite / "no-site.yaml").write_text("id: no-site\ngoal: x\nsite: missing-folder\nsteps: [done]\n")
+    (suite / "bad-step.yaml").write_text("id: bad-step\ngoal: x\nurl: http://127.0.0.1:9/\nsteps: [click \"A\", teleport home]\n")
+    results = {r.task: r for r in evaluate(load_suite(suite), settings(tmp_path), tmp_path / "out", workers=2)}
+    assert results["portal-iframe"].success
+    assert "not valid YAML" in results["broken"].reason
+    assert "missing-folder" in results["no-site"].reason
+    assert "cannot read step 'teleport home'" in results["bad-step"].reason
+    assert summarize(list(results.values()))["successes"] == 1
+
+
+def test_eval_command_writes_results_summary_and_report(tmp_path):
+    done = cli("eval", str(SUITE), "--tasks", "flight-booking,portal-iframe", "--pointer", "dom",
+               "--workers", "2", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 of 2 episodes succeeded" in done.stdout
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["success_rate"] == 1.0 and set(summary["tasks"]) == {"flight-booking", "portal-iframe"}
+    assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 2
+    page = (tmp_path / "report.html").read_text()
+    for result in finished_results(tmp_path):
+        assert f'href="{result.trace}/report.html"' in page
+        assert (tmp_path / result.trace / "report.html").is_file()
+    again = cli("eval", str(SUITE), "--tasks", "flight-booking,portal-iframe", "--pointer", "dom", "--out", str(tmp_path))
+    assert again.returncode == 0 and len((tmp_path / "results.jsonl").read_text().splitlines()) == 2
+
+
+def test_unknown_suite_and_task_are_usage_errors(tmp_path):
+    assert "no MiniWoB++ task named nope" in cli("eval", "miniwob", "--tasks", "nope", "--out", str(tmp_path)).stderr
+    done = cli("eval", str(tmp_path / "empty"), "--out", str(tmp_path))
+    assert done.returncode == 2 and "holds no task files" in done.stderr
