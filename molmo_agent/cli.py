@@ -289,11 +289,16 @@ def site(
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of a trace record (one line of trace.jsonl)."""
+def schema(task: bool = typer.Option(False, "--task", help="the schema of a task file instead")) -> None:
+    """Print the JSON Schema of a trace record (one line of trace.jsonl), or of a task file."""
+    import json
+
     from .trace import json_schema_text
 
-    sys.stdout.write(json_schema_text())
+    if task:
+        sys.stdout.write(json.dumps(Task.model_json_schema(), indent=2, sort_keys=True) + "\n")
+    else:
+        sys.stdout.write(json_schema_text())
 
 
 if __name__ == "__main__":

@@ -23,6 +23,13 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         super().end_headers()
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # a browser closing a connection mid-answer is routine, not worth a traceback
+
+
 @contextlib.contextmanager
 def serve_site(root: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve `root` over http and yield its base URL (ending in /)."""
@@ -31,10 +38,9 @@ def serve_site(root: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[s
         raise ConfigError(f"site folder {root} does not exist")
     handler = functools.partial(_QuietHandler, directory=str(root))
     try:
-        server = ThreadingHTTPServer((host, port), handler)
+        server = _Server((host, port), handler)
     except OSError as exc:
         raise ConfigError(f"cannot serve {root} on {host}:{port}: {exc.strerror}") from exc
-    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name=f"site:{root.name}", daemon=True)
     thread.start()
     try:

@@ -73,3 +73,11 @@ def test_schema_command_prints_the_published_schema():
     done = cli("schema")
     published = Path(__file__).parents[1] / "traces" / "schema.json"
     assert json.loads(done.stdout) == json.loads(published.read_text())
+
+
+def test_task_schema_is_published():
+    from pathlib import Path
+
+    done = cli("schema", "--task")
+    published = Path(__file__).parents[1] / "tasks" / "schema.json"
+    assert json.loads(done.stdout) == json.loads(published.read_text())
