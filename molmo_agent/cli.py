@@ -68,13 +68,14 @@ def _print_end(result, settings: RunSettings) -> None:
 
 
 def _settings(pointer, endpoint, model, api_key, timeout, out_dir, max_steps, viewport, scale,
-              secret, allow_domain, allow_file, headed, browser, playwright_trace=False) -> RunSettings:
+              secret, allow_domain, allow_file, headed, browser, playwright_trace=False, family=None) -> RunSettings:
     if pointer not in POINTER_NAMES:
         raise ConfigError(f"--pointer {pointer!r} is not one of {', '.join(POINTER_NAMES)}")
     if not 0.5 <= scale <= 4:
         raise ConfigError(f"--scale {scale} is out of range; use 0.5 to 4 (2 for a HiDPI screen)")
     return RunSettings(
-        pointer=PointerSettings(name=pointer, endpoint=endpoint, model=model, api_key=api_key, timeout_s=timeout),
+        pointer=PointerSettings(name=pointer, endpoint=endpoint, model=model, api_key=api_key, timeout_s=timeout,
+                                family=family),
         browser=BrowserConfig(executable=browser, headless=not headed, viewport=parse_viewport(viewport),
                               scale=scale, allow_domains=allow_domain, allow_file=allow_file,
                               playwright_trace=playwright_trace),
@@ -84,7 +85,9 @@ def _settings(pointer, endpoint, model, api_key, timeout, out_dir, max_steps, vi
 
 POINTER = typer.Option("ocr", "--pointer", help=f"where-is-it backend: {', '.join(POINTER_NAMES)}")
 ENDPOINT = typer.Option(None, help="OpenAI-compatible base URL for --pointer http, e.g. http://gpu:8000/v1")
-MODEL = typer.Option(None, help="model name the endpoint serves, e.g. allenai/Molmo-7B-D-0924")
+MODEL = typer.Option(None, help="for http: the model the endpoint serves (allenai/Molmo-7B-D-0924); "
+                     "for molmo: a checkpoint folder or hub id")
+FAMILY = typer.Option(None, "--family", help="prompt style for http: molmo, molmo2, generic (default: from --model)")
 API_KEY = typer.Option(None, envvar="MOLMO_AGENT_API_KEY", help="bearer token for the endpoint")
 TIMEOUT = typer.Option(60.0, "--timeout", help="seconds to wait for one pointer answer")
 OUT = typer.Option(Path("traces"), "--out", help="folder that receives one run directory per run")
@@ -109,11 +112,12 @@ def run(
     max_steps: Optional[int] = MAX_STEPS, viewport: str = VIEWPORT, scale: float = SCALE,
     secret: list[str] = SECRET, allow_domain: list[str] = ALLOW, allow_file: bool = ALLOW_FILE,
     headed: bool = HEADED, browser: Optional[str] = BROWSER, playwright_trace: bool = PW_TRACE,
+    family: Optional[str] = FAMILY,
 ) -> None:
     """Run a goal (or a task file) in Chromium and record a trace."""
     try:
         settings = _settings(pointer, endpoint, model, api_key, timeout, out_dir, max_steps, viewport,
-                             scale, secret, allow_domain, allow_file, headed, browser, playwright_trace)
+                             scale, secret, allow_domain, allow_file, headed, browser, playwright_trace, family)
         if task is not None:
             chosen = load_task(task)
             if url:
@@ -267,6 +271,96 @@ def report(
         out.print(f"report: {write_report(path, gif=gif)}")
     except MolmoAgentError as exc:
         _fail(exc)
+
+
+@app.command()
+def export(
+    traces: list[Path] = typer.Argument(..., help="run directories, or folders holding them"),
+    out_dir: Path = typer.Option(..., "--out", help="dataset folder (train/ and test/ for datasets' imagefolder)"),
+    format: str = typer.Option("molmo2", "--format", help="molmo2 (pointing) or molmoweb (whole steps)"),
+    include_failed: bool = typer.Option(False, "--include-failed", help="also export steps that failed"),
+    holdout: list[Path] = typer.Option([], "--holdout", help="traces whose steps all go to the test split"),
+    test_fraction: float = typer.Option(0.1, "--test-fraction", min=0, max=1, help="share of other screens held out"),
+) -> None:
+    """Turn recorded steps into a training dataset (images included)."""
+    from .sft.export import export as export_traces
+
+    try:
+        if format not in ("molmo2", "molmoweb"):
+            raise ConfigError(f"--format {format!r} is not molmo2 or molmoweb")
+        counts = export_traces(traces, out_dir, format=format, include_failed=include_failed,
+                               test_fraction=test_fraction, holdout=holdout)
+    except MolmoAgentError as exc:
+        _fail(exc)
+    out.print(f"{counts['train']} training and {counts['test']} held-out examples in {out_dir}")
+
+
+@app.command()
+def train(
+    dataset: Path = typer.Argument(..., help="a folder written by export"),
+    base: str = typer.Option(..., "--base", help="Molmo2-family checkpoint to start from (folder or hub id)"),
+    out_dir: Path = typer.Option(..., "--out", help="where the fine-tuned model goes"),
+    lora: bool = typer.Option(False, "--lora", help="LoRA on the language model's projections (peft)"),
+    steps: int = typer.Option(300, "--steps", min=1), batch_size: int = typer.Option(8, "--batch-size", min=1),
+    lr: float = typer.Option(1e-5, "--lr", help="language model learning rate"),
+    lr_vision: float = typer.Option(5e-6, "--lr-vision"), lr_connector: float = typer.Option(5e-6, "--lr-connector"),
+    save_every: int = typer.Option(100, "--save-every", min=1), resume: bool = typer.Option(False, "--resume"),
+    device: Optional[str] = typer.Option(None, "--device", help="cuda, cpu (default: cuda when present)"),
+) -> None:
+    """Fine-tune a Molmo2-family model on an exported dataset; the result loads into --pointer molmo and serve."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .sft.train import TrainConfig
+    from .sft.train import train as train_model
+
+    config = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, lr_vision=lr_vision, lr_connector=lr_connector,
+                         lora=lora, save_every=save_every, device=device)
+    with Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}"),
+                  TimeElapsedColumn(), console=out) as progress:
+        bar = progress.add_task("train", total=steps, loss="")
+        try:
+            result = train_model(dataset, base, out_dir, config, resume=resume,
+                                 on_step=lambda s, loss: progress.update(bar, completed=s, loss=f"loss {loss:.4f}"))
+        except MolmoAgentError as exc:
+            _fail(exc)
+    out.print(f"trained {result.steps} steps on {result.examples} examples in {result.seconds:.1f}s "
+              f"({result.examples_per_second:.1f} examples/s), final loss {result.final_loss:.4f}: {result.out}")
+
+
+@app.command()
+def serve(
+    model: str = typer.Option(..., "--model", help="Molmo2-family checkpoint folder or hub id"),
+    host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8000, "--port"),
+    api_key: Optional[str] = typer.Option(None, "--api-key", envvar="MOLMO_AGENT_API_KEY", help="require this bearer token"),
+    name: Optional[str] = typer.Option(None, "--name", help="model id to answer to (default: the folder's name)"),
+    max_batch: int = typer.Option(8, "--max-batch", min=1, help="requests generated together"),
+) -> None:
+    """Serve a model over an OpenAI-compatible API (what --pointer http talks to)."""
+    from .models.loading import MolmoModel
+    from .serve import make_server
+
+    try:
+        loaded = MolmoModel(model)
+        server = make_server(loaded, name=name or Path(model).name, host=host, port=port, api_key=api_key,
+                             max_batch=max_batch)
+    except MolmoAgentError as exc:
+        _fail(exc)
+    except OSError as exc:
+        _fail(ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}"))
+    out.print(f"serving {model} as {name or Path(model).name} on http://{host}:{server.server_address[1]}/v1 "
+              f"({loaded.device})", soft_wrap=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.server_close()
+
+
+@app.command("make-tiny-model")
+def make_tiny_model(out_dir: Path = typer.Argument(..., help="folder for the checkpoint")) -> None:
+    """Build a tiny random Molmo2 with its processor, offline: for tests and trying the model path."""
+    from .models.tiny import build_tiny_molmo2
+
+    out.print(f"tiny Molmo2 written to {build_tiny_molmo2(out_dir)}")
 
 
 @app.command()

@@ -24,10 +24,11 @@ class PointerSettings(BaseModel):
     model: str | None = None
     api_key: str | None = None
     timeout_s: float = 60.0
+    family: str | None = None
 
     def build(self) -> Pointer:
         return make_pointer(self.name, endpoint=self.endpoint, model=self.model,
-                            api_key=self.api_key, timeout_s=self.timeout_s)
+                            api_key=self.api_key, timeout_s=self.timeout_s, family=self.family)
 
 
 class RunSettings(BaseModel):

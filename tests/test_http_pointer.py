@@ -2,7 +2,8 @@
 
 import pytest
 
-from molmo_agent.pointers.http import HttpPointer, model_family
+from molmo_agent.pointers.http import HttpPointer
+from molmo_agent.pointers.prompts import model_family
 from molmo_agent.tasks import Task
 from molmo_agent.trace import read_trace
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from ..errors import ConfigError
 from .base import Pointer, PointerAnswer
 
-NAMES = ("ocr", "dom", "http")
+NAMES = ("ocr", "dom", "http", "molmo")
 
 
 def make_pointer(name: str, *, endpoint: str | None = None, model: str | None = None,
-                 api_key: str | None = None, timeout_s: float = 60.0) -> Pointer:
+                 api_key: str | None = None, timeout_s: float = 60.0, family: str | None = None) -> Pointer:
     """The pointer backend called `name`, configured from CLI-level options."""
     if name == "ocr":
         from .ocr import OcrPointer
@@ -24,7 +24,13 @@ def make_pointer(name: str, *, endpoint: str | None = None, model: str | None = 
             raise ConfigError("--pointer http needs --endpoint URL and --model NAME")
         from .http import HttpPointer
 
-        return HttpPointer(endpoint, model, api_key=api_key, timeout_s=timeout_s)
+        return HttpPointer(endpoint, model, api_key=api_key, timeout_s=timeout_s, family=family)
+    if name == "molmo":
+        if not model:
+            raise ConfigError("--pointer molmo needs --model PATH (a Molmo2-family checkpoint folder or hub id)")
+        from .molmo import MolmoPointer
+
+        return MolmoPointer(model)
     raise ConfigError(f"unknown pointer {name!r}; choose one of {', '.join(NAMES)}")
 
 

@@ -6,7 +6,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from ..observation import Observation
+from ..observation import Box, Observation
 from ..points import Point
 
 
@@ -17,6 +17,8 @@ class PointerAnswer(BaseModel):
     """Best first, in the backend's own space (percent, permille, image pixels or CSS pixels)."""
     image_size: tuple[int, int]
     """Size of the image the points refer to (the image actually looked at)."""
+    box: Box | None = None
+    """The target element's box in CSS pixels, where the backend knows it (`dom`): a label for training."""
 
 
 @runtime_checkable

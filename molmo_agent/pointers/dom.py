@@ -39,7 +39,7 @@ class DomPointer:
         raw = f'dom: <{best.tag}> "{best.name}"{how} at ({box.x:.0f}, {box.y:.0f}, {box.width:.0f}x{box.height:.0f})'
         return PointerAnswer(
             raw=raw, points=[Point(x=x, y=y, space=Space.CSS, label=best.name or target)],
-            image_size=observation.viewport,
+            image_size=observation.viewport, box=best.box,
         )
 
     @staticmethod

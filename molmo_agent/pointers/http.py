@@ -6,48 +6,17 @@ import base64
 import io
 
 import httpx
-from PIL import Image
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from ..errors import ConfigError, PointerError
 from ..observation import Observation
 from ..points import parse_points
 from .base import PointerAnswer
+from .prompts import PROMPTS, model_family, prompt_for, viewport_image
 
-PROMPTS = {
-    # Molmo v1 and Molmo2 were both trained on "Point to ..." requests.
-    "molmo": "Point to the {target}.",
-    "molmo2": "Point to the {target}.",
-    "generic": (
-        'Point to the {target}. Answer only with <point x="X" y="Y">{target}</point>, '
-        "where X and Y are percent of the image width and height."
-    ),
-}
-
-
-def model_family(model: str) -> str:
-    name = model.lower().rsplit("/", 1)[-1]
-    if name.startswith(("molmo2", "molmoweb", "molmopoint")):
-        return "molmo2"
-    if name.startswith("molmo"):
-        return "molmo"
-    return "generic"
-
-
-def prompt_for(target: str, family: str, *, field: bool) -> str:
-    what = f"input field labelled {target}" if field else target
-    return PROMPTS[family].format(target=what)
-
-
-def image_data_url(png: bytes, size: tuple[int, int]) -> tuple[str, tuple[int, int]]:
-    """The screenshot as RGB PNG at `size` (CSS pixels), as a data URL, and the size sent."""
-    image = Image.open(io.BytesIO(png))
-    if image.mode != "RGB":
-        background = Image.new("RGB", image.size, "white")
-        background.paste(image, mask=image.convert("RGBA").getchannel("A"))
-        image = background
-    if image.size != tuple(size):
-        image = image.resize(size, Image.Resampling.LANCZOS)
+def image_data_url(observation: Observation) -> tuple[str, tuple[int, int]]:
+    """The screenshot as an RGB PNG data URL at CSS size, and the size sent."""
+    image = viewport_image(observation)
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(), image.size
@@ -91,7 +60,7 @@ class HttpPointer:
         return {"name": self.name, "endpoint": self.endpoint, "model": self.model, "family": self.family}
 
     def locate(self, target: str, observation: Observation, *, field: bool = False) -> PointerAnswer:
-        url, size = image_data_url(observation.screenshot, observation.viewport)
+        url, size = image_data_url(observation)
         body = {
             "model": self.model,
             "temperature": 0,

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..actions import Action
 from ..checks import Check
-from ..observation import Tab
+from ..observation import Box, Tab
 from ..points import Point
 
 FORMAT_VERSION = 1
@@ -63,6 +63,7 @@ class Grounding(_Record):
     points: list[Point] = Field(default_factory=list, description="in the pointer's own space")
     image_size: tuple[int, int] | None = None
     css: list[tuple[float, float]] = Field(default_factory=list, description="the same points in CSS pixels")
+    box: Box | None = Field(None, description="the target element's box in CSS pixels, where the pointer knows it")
     error: str | None = None
     seconds: float = 0.0
 

@@ -1,0 +1,1 @@
+"""In-process Molmo2-family models (transformers): loading, generating, building a tiny one for tests."""

@@ -1,0 +1,142 @@
+"""Traces -> a dataset that `datasets.load_dataset("imagefolder", data_dir=DIR)` reads, images included.
+
+    DIR/train/metadata.jsonl + DIR/train/*.png
+    DIR/test/metadata.jsonl  + DIR/test/*.png      (held-out screenshots, never in train)
+
+`molmo2`: one pointing example per grounded target (screenshot + "Point to the X." -> Molmo2 point text).
+`molmoweb`: one example per step (screenshot + MolmoWeb's sectioned prompt -> its JSON action).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+from typing import Literal
+
+from PIL import Image
+
+from .. import actions as A
+from ..errors import ConfigError
+from ..pointers.prompts import prompt_for
+from ..trace import StepRecord, Trace, read_trace
+from ..trace.writer import TRACE_FILE
+
+Format = Literal["molmo2", "molmoweb"]
+MOLMOWEB_NAMES = {"click": "click", "double_click": "dblclick", "hover": "hover_at", "drag": "mouse_drag_and_drop",
+                  "type": "keyboard_type", "press": "keyboard_press", "scroll": "scroll", "goto": "goto",
+                  "back": "browser_nav", "done": "send_msg_to_user", "fail": "report_infeasible", "wait": "noop"}
+
+
+def point_text(x: float, y: float, viewport: tuple[int, int], label: str) -> str:
+    """Molmo2's answer for one point: image 1, point 1, x and y in thousandths."""
+    px = min(max(round(1000 * x / viewport[0]), 0), 1000)
+    py = min(max(round(1000 * y / viewport[1]), 0), 1000)
+    return f'<points coords="1 1 {px:03d} {py:03d}">{label}</points>'
+
+
+def _traces(paths: list[Path]) -> list[Trace]:
+    found = []
+    for path in paths:
+        dirs = [path] if (path / TRACE_FILE).is_file() else sorted(p.parent for p in path.rglob(TRACE_FILE))
+        if not dirs:
+            raise ConfigError(f"{path} holds no traces")
+        found += [read_trace(d) for d in dirs]
+    return found
+
+
+def _pointing(trace: Trace, step: StepRecord) -> list[dict]:
+    rows = []
+    for grounding in step.grounding:
+        if not grounding.css or grounding.error:
+            continue
+        x, y = grounding.css[0]
+        box = grounding.box.model_dump() if grounding.box else None
+        rows.append({"prompt": prompt_for(grounding.target, "molmo2", field=grounding.field),
+                     "answer": point_text(x, y, trace.header.viewport, grounding.target),
+                     "target": grounding.target, "field": grounding.field, "box": box})
+    return rows
+
+
+def molmoweb_prompt(goal: str, previous: list[StepRecord], step: StepRecord) -> str:
+    done = "\n".join(f"{i + 1}. {s.intent.describe()}" for i, s in enumerate(previous)) or "none"
+    page = step.observation
+    return (f"GOAL: {goal}\n\nPREVIOUS STEPS:\n{done}\n\nCURRENTLY ACTIVE PAGE: {page.title} ({page.url})\n\n"
+            "NEXT STEP:")
+
+
+def molmoweb_action(action: A.Action, viewport: tuple[int, int]) -> dict | None:
+    name = MOLMOWEB_NAMES.get(action.name)
+    if name is None:
+        return None
+    out: dict = {"name": name}
+    for key in ("x", "y", "to_x", "to_y"):
+        value = getattr(action, key, None)
+        if value is not None:
+            out[key] = round(100 * value / viewport[0 if "x" in key else 1], 1)
+    for key in ("text", "key", "url", "direction"):
+        if getattr(action, key, None) is not None:
+            out[key] = getattr(action, key)
+    if isinstance(action, A.Done) and action.answer:
+        out["msg"] = action.answer
+    if isinstance(action, A.Back):
+        out["direction"] = "back"
+    return out
+
+
+def _stepping(trace: Trace, index: int) -> list[dict]:
+    step = trace.steps[index]
+    action = molmoweb_action(step.action, trace.header.viewport) if step.action else None
+    if action is None:
+        return []
+    answer = json.dumps({"thought": step.thought, "action": action})
+    return [{"prompt": molmoweb_prompt(trace.header.goal, trace.steps[:index], step), "answer": answer,
+             "target": getattr(step.intent, "target", None), "field": False, "box": None}]
+
+
+def export(paths: list[str | Path], out: str | Path, *, format: Format = "molmo2", include_failed: bool = False,
+           test_fraction: float = 0.1, holdout: list[str | Path] = ()) -> dict:
+    """Write the dataset; returns counts per split.
+
+    Steps of `holdout` traces all go to the test split; of the others, a `test_fraction` of the
+    screenshots, chosen by their content (so one screen is never on both sides).
+    """
+    out = Path(out)
+    held = _traces([Path(p) for p in holdout]) if holdout else []
+    traces = _traces([Path(p) for p in paths]) + held
+    seen: set[tuple[str, str]] = set()
+    splits: dict[str, list[dict]] = {"train": [], "test": []}
+    for split in splits:
+        (out / split).mkdir(parents=True, exist_ok=True)
+    for trace in traces:
+        for index, step in enumerate(trace.steps):
+            if not step.outcome.ok and not include_failed:
+                continue
+            rows = _pointing(trace, step) if format == "molmo2" else _stepping(trace, index)
+            if not rows:
+                continue
+            image = Image.open(trace.screenshot_path(step.observation.screenshot)).convert("RGB")
+            if image.size != tuple(trace.header.viewport):
+                image = image.resize(trace.header.viewport, Image.Resampling.LANCZOS)
+            buffer = io.BytesIO()
+            image.save(buffer, format="PNG")
+            digest = hashlib.sha1(buffer.getvalue()).hexdigest()
+            by_content = int(digest[:8], 16) / 0xFFFFFFFF < test_fraction
+            split = "test" if trace in held or by_content else "train"
+            for row in rows:
+                if (digest, row["prompt"]) in seen:
+                    continue  # the same screen and question twice teaches nothing new
+                seen.add((digest, row["prompt"]))
+                name = f"{digest[:16]}.png"
+                if not (out / split / name).exists():
+                    (out / split / name).write_bytes(buffer.getvalue())
+                splits[split].append({"file_name": name, **row, "viewport": list(trace.header.viewport),
+                                      "trace": trace.header.run_id, "step": step.index})
+    for split, rows in splits.items():
+        with open(out / split / "metadata.jsonl", "w", encoding="utf-8") as f:
+            f.writelines(json.dumps(r) + "\n" for r in rows)
+    counts = {split: len(rows) for split, rows in splits.items()}
+    (out / "dataset.json").write_text(json.dumps({"format": format, "examples": counts,
+                                                  "traces": len(traces)}, indent=2) + "\n")
+    return counts

@@ -1,0 +1,200 @@
+"""The model path with a real (tiny) Molmo2: loading, serving, exporting, training, and the loop closing."""
+
+import base64
+import contextlib
+import io
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from molmo_agent.browser import BrowserConfig
+from molmo_agent.errors import ConfigError
+from molmo_agent.points import parse_molmoweb, parse_points
+from molmo_agent.run import PointerSettings, RunSettings
+from molmo_agent.sites import DEMO_SITE
+from molmo_agent.tasks import load_task
+
+from .conftest import cli, run_task, settings
+
+pytest.importorskip("transformers.models.molmo2")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from molmo_agent.models.tiny import build_tiny_molmo2
+
+    return build_tiny_molmo2(tmp_path_factory.mktemp("models") / "molmo2-tiny")
+
+
+@pytest.fixture(scope="module")
+def demo_traces(tmp_path_factory):
+    """The demo task recorded with the dom pointer: two layouts at two scale factors, and a held-out pair."""
+    out = tmp_path_factory.mktemp("traces")
+    task = load_task(DEMO_SITE.parent / "task.yaml")
+    runs = {}
+    for name, path, scale in [("a1", "", 1), ("a2", "", 2), ("b1", "index.html?variant=b", 1),
+                              ("b2", "index.html?variant=b", 2), ("a15", "", 1.5), ("b15", "index.html?variant=b", 1.5)]:
+        result = run_task(task.model_copy(update={"path": path}), settings(out / name, scale=scale))
+        assert result.status == "success"
+        runs[name] = result.run_dir
+    return runs
+
+
+@contextlib.contextmanager
+def served(model_dir, **options):
+    from molmo_agent.models.loading import MolmoModel
+    from molmo_agent.serve import make_server
+
+    server = make_server(MolmoModel(str(model_dir)), name=Path(model_dir).name, port=0, **options)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _png_url(size=(320, 180), colour="white") -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, colour).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _chat(url: str, text: str = "Point to the button.", **extra) -> dict:
+    content = [{"type": "image_url", "image_url": {"url": url}}, {"type": "text", "text": text}]
+    return {"model": "m", "messages": [{"role": "user", "content": content}], "max_tokens": 12, **extra}
+
+
+def test_tiny_model_loads_and_generates_in_batches(tiny):
+    from molmo_agent.models.loading import MolmoModel
+
+    model = MolmoModel(str(tiny))
+    assert model.device == "cpu"
+    rgba = Image.new("RGBA", (640, 360), (255, 0, 0, 128))
+    answers = model.generate([Image.new("RGB", (1280, 720)), rgba], ["Point to the To.", "Point to the From."],
+                             max_new_tokens=6)
+    assert len(answers) == 2 and all(isinstance(a, str) for a in answers)
+
+
+def test_molmo_v1_checkpoints_are_sent_to_vllm(tmp_path, demo_url):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "molmo", "architectures": ["MolmoForCausalLM"]}))
+    from molmo_agent.models.loading import MolmoModel
+
+    with pytest.raises(ConfigError, match="vllm serve .* --trust-remote-code"):
+        MolmoModel(str(tmp_path))
+    done = cli("run", 'click "Accept all"', "--url", demo_url, "--pointer", "molmo", "--model",
+               "allenai/Molmo-7B-D-0924", "--out", str(tmp_path / "out"))
+    assert done.returncode == 2 and "run only on transformers 4.x" in done.stderr
+
+
+def test_serve_answers_like_an_openai_server_and_refuses_bad_requests(tiny):
+    with served(tiny, api_key="sekret", max_batch=8) as (base, server):
+        auth = {"Authorization": "Bearer sekret"}
+        assert httpx.get(f"{base}/health").json()["status"] == "ok"
+        assert httpx.get(f"{base}/v1/models").status_code == 401
+        assert httpx.get(f"{base}/v1/models", headers=auth).json()["data"][0]["id"] == "molmo2-tiny"
+        post = lambda body, **kw: httpx.post(f"{base}/v1/chat/completions", headers=auth, timeout=60, **kw)
+        assert httpx.post(f"{base}/v1/chat/completions", json=_chat(_png_url())).status_code == 401
+        assert post(None, content=b"{not json").status_code == 400
+        assert "exactly one image_url" in post(None, json={"messages": [{"role": "user", "content": "hi"}]}).text
+        assert post(None, json=_chat("data:image/png;base64,AAAA")).status_code == 400
+        assert post(None, json=_chat(_png_url(size=(5000, 5000)))).status_code == 413
+        assert post(None, content=b"x" * (21 * 1024 * 1024)).status_code == 413
+        assert post(None, json=_chat(_png_url(), max_tokens=10**6)).status_code == 400
+        bodies = [_chat(_png_url(colour=c)) for c in ["white", "red", "blue", "green"] * 2]
+        bodies.insert(3, {"messages": "garbage"})
+        with ThreadPoolExecutor(len(bodies)) as pool:
+            responses = list(pool.map(lambda b: post(None, json=b), bodies))
+        assert [r.status_code for r in responses] == [200, 200, 200, 400, 200, 200, 200, 200, 200]
+        answer = responses[0].json()["choices"][0]["message"]
+        assert answer["role"] == "assistant" and isinstance(answer["content"], str)
+        assert max(server.batcher.batches) > 1, "concurrent requests share a batch"
+
+
+def test_export_writes_a_dataset_that_datasets_loads(tmp_path, demo_traces):
+    from datasets import load_dataset
+
+    from molmo_agent.sft.export import export
+
+    counts = export([demo_traces["a1"], demo_traces["a1"]], tmp_path / "data", holdout=[demo_traces["b15"]],
+                    test_fraction=0)
+    assert counts == {"train": 12, "test": 12}, "the same trace twice adds nothing"
+    train = load_dataset("imagefolder", data_dir=str(tmp_path / "data"), split="train")
+    row = train[0]
+    assert row["image"].size == (1280, 720) and row["prompt"] == "Point to the Accept all."
+    [point] = parse_points(row["answer"])
+    assert point.space == "permille" and row["box"]["width"] > 0
+    steps = export([demo_traces["a1"]], tmp_path / "web", format="molmoweb", test_fraction=0)
+    assert steps["train"] == 13
+    web = [json.loads(line) for line in (tmp_path / "web" / "train" / "metadata.jsonl").read_text().splitlines()]
+    assert web[0]["prompt"].startswith("GOAL: ") and "NEXT STEP:" in web[0]["prompt"]
+    thought, action = parse_molmoweb(web[2]["answer"])
+    assert action["name"] == "keyboard_type" and action["text"] == "SFO" and 0 < action["x"] < 100
+    done = cli("export", str(demo_traces["a1"]), "--out", str(tmp_path / "cli"), "--format", "nope")
+    assert done.returncode == 2 and "--format 'nope'" in done.stderr
+
+
+def test_training_resumes_from_its_last_checkpoint_and_lora_leaves_the_vision_tower(tmp_path, tiny, demo_traces):
+    import torch
+    from transformers import AutoModelForImageTextToText
+
+    from molmo_agent.sft.export import export
+    from molmo_agent.sft.train import TrainConfig, train
+
+    export([demo_traces["a1"]], tmp_path / "data", test_fraction=0)
+    config = TrainConfig(steps=8, batch_size=2, save_every=4, lr=1e-3)
+
+    def stop_after_6(step, loss):
+        if step == 6:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train(tmp_path / "data", tiny, tmp_path / "out", config, on_step=stop_after_6)
+    assert (tmp_path / "out" / "checkpoint-4").is_dir()
+    seen = []
+    train(tmp_path / "data", tiny, tmp_path / "out", config, resume=True, on_step=lambda s, loss: seen.append(s))
+    assert seen == [5, 6, 7, 8]
+    result = train(tmp_path / "data", tiny, tmp_path / "lora", TrainConfig(steps=3, batch_size=2, lora=True, lr=1e-2))
+    base = AutoModelForImageTextToText.from_pretrained(str(tiny)).state_dict()
+    tuned = AutoModelForImageTextToText.from_pretrained(str(result.out)).state_dict()
+    vision = [k for k in base if "vision_tower" in k]
+    assert vision and all(torch.equal(base[k], tuned[k]) for k in vision)
+    assert any(not torch.equal(base[k], tuned[k]) for k in base if "language_model.layers.0.self_attn.q_proj" in k)
+
+
+def test_the_loop_closes(tmp_path, tiny, demo_traces, capsys):
+    """Record with the dom pointer, export, train a tiny Molmo2 from random weights on the CPU, then
+    point with it: in-process, and through serve with the http pointer. The demo task must succeed."""
+    from molmo_agent.models.loading import MolmoModel
+    from molmo_agent.pointers.http import HttpPointer
+    from molmo_agent.pointers.molmo import MolmoPointer
+    from molmo_agent.sft.export import export
+    from molmo_agent.sft.score import hit_rate
+    from molmo_agent.sft.train import TrainConfig, train
+
+    train_runs = [demo_traces[k] for k in ("a1", "a2")]
+    export(train_runs, tmp_path / "data", holdout=[demo_traces["a15"]], test_fraction=0)
+    config = TrainConfig(steps=TRAIN_STEPS, batch_size=8, lr=3e-3, lr_vision=3e-3, lr_connector=3e-3, warmup_steps=20)
+    result = train(tmp_path / "data", tiny, tmp_path / "molmo2-demo", config)
+    model = MolmoModel(str(result.out))
+    held_out = hit_rate(model, tmp_path / "data")
+    with capsys.disabled():
+        print(f"\ntrained {result.steps} steps ({result.seconds:.0f}s, {result.examples_per_second:.0f} examples/s); "
+              f"held-out hit rate {held_out.hits}/{held_out.examples}")
+    assert held_out.examples == 12 and held_out.rate >= 0.9
+
+    task = load_task(DEMO_SITE.parent / "task.yaml")
+    in_process = run_task(task, settings(tmp_path / "runs"), pointer=MolmoPointer(str(result.out)))
+    assert in_process.status == "success", in_process.end.reason
+    with served(result.out) as (base, _):
+        pointer = HttpPointer(f"{base}/v1", "molmo2-demo", timeout_s=60)
+        over_http = run_task(task, settings(tmp_path / "runs-http"), pointer=pointer)
+    assert over_http.status == "success", over_http.end.reason
+
+
+TRAIN_STEPS = 400
