@@ -15,6 +15,7 @@ import hmac
 import io
 import json
 import queue
+import socket
 import threading
 import time
 import uuid
@@ -113,6 +114,11 @@ def make_server(model, *, name: str, host: str = "127.0.0.1", port: int = 8000, 
 
         def log_message(self, *args) -> None:
             pass
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in two writes; without this, Nagle's algorithm holds the second.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def _send(self, status: int, payload: dict) -> None:
             data = json.dumps(payload).encode()

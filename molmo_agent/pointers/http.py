@@ -6,6 +6,7 @@ import base64
 import io
 
 import httpx
+from PIL import Image
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from ..errors import ConfigError, PointerError
@@ -16,10 +17,17 @@ from .prompts import PROMPTS, model_family, prompt_for, viewport_image
 
 def image_data_url(observation: Observation) -> tuple[str, tuple[int, int]]:
     """The screenshot as an RGB PNG data URL at CSS size, and the size sent."""
-    image = viewport_image(observation)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode(), image.size
+    png = observation.screenshot
+    image = Image.open(io.BytesIO(png))
+    if image.mode != "RGB" or image.size != tuple(observation.viewport):
+        image = viewport_image(observation)
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+        png = buffer.getvalue()
+    return "data:image/png;base64," + base64.b64encode(png).decode(), image.size  # as taken when it can be
+
+
+MAX_TOKENS = 64  # a point answer is about 20 tokens; a label may add some
 
 
 class _Retryable(Exception):
@@ -64,7 +72,7 @@ class HttpPointer:
         body = {
             "model": self.model,
             "temperature": 0,
-            "max_tokens": 128,
+            "max_tokens": MAX_TOKENS,
             "messages": [{"role": "user", "content": [
                 {"type": "image_url", "image_url": {"url": url}},
                 {"type": "text", "text": prompt_for(target, self.family, field=field)},
