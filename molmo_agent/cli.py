@@ -222,7 +222,8 @@ def eval_(
                   else load_suite(suite, only=only, episodes=episodes, seed=seed))
         name = "miniwob" if suite == "miniwob" else Path(suite).stem
         out_dir = out_dir or Path("traces") / f"eval-{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
-        settings.pointer.build() if pointer != "ocr" else None  # bad pointer options fail before any episode
+        if pointer in ("http", "molmo"):
+            settings.pointer.build()  # bad pointer options fail before any episode starts
     except MolmoAgentError as exc:
         _fail(exc)
     stop = threading.Event()
@@ -239,7 +240,6 @@ def eval_(
             if not result.success:
                 progress.console.print(f"[red]fail[/red] {result.key}: {result.reason}")
 
-        already = len(chosen)
         try:
             results = evaluate(chosen, settings, out_dir, workers=workers, time_limit_s=time_limit,
                                on_result=on_result, stop=stop)
@@ -253,10 +253,11 @@ def eval_(
         table.add_row(task_id, f"{t['successes']}/{t['episodes']}", f"{t['success_rate']:.0%}",
                       f"{t['mean_reward']:.2f}", f"{t['mean_steps']:.1f}")
     out.print(table)
+    unfinished = len(chosen) - len(results)
     out.print(f"{summary['successes']} of {summary['episodes']} episodes succeeded ({summary['success_rate']:.1%})"
-              + ("" if len(results) == already else f"; {already - len(results)} not finished (run again to resume)"))
+              + (f"; {unfinished} not finished (run again to resume)" if unfinished else ""))
     out.print(f"report: {write_eval_report(out_dir)}")
-    raise typer.Exit(0 if summary["episodes"] == already and summary["successes"] == already else 1)
+    raise typer.Exit(0 if not unfinished and summary["successes"] == len(chosen) else 1)
 
 
 @app.command()

@@ -126,7 +126,7 @@ def parse_points(text: str) -> list[Point]:
     return points
 
 
-def _json_action(text: str) -> dict | None:
+def _json_object(text: str) -> dict | None:
     match = _JSON_OBJECT.search(text)
     if not match:
         return None
@@ -134,18 +134,21 @@ def _json_action(text: str) -> dict | None:
         data = json.loads(match.group(0))
     except (ValueError, RecursionError):
         return None
-    if not isinstance(data, dict):
-        return None
-    action = data.get("action", data)
+    return data if isinstance(data, dict) else None
+
+
+def _json_action(text: str) -> dict | None:
+    data = _json_object(text)
+    action = data.get("action", data) if data is not None else None
     return action if isinstance(action, dict) else None
 
 
 def parse_molmoweb(text: str) -> tuple[str, dict]:
     """MolmoWeb's JSON answer as (thought, action dict). The action's name is checked, not mapped."""
-    action = _json_action(text)
-    if action is None or not isinstance(action.get("name"), str):
+    data = _json_object(text) or {}
+    action = data.get("action")
+    if not isinstance(action, dict) or not isinstance(action.get("name"), str):
         raise PointParseError(f"no MolmoWeb JSON action in model text: {_preview(text)}", text)
-    data = json.loads(_JSON_OBJECT.search(text).group(0))
     thought = data.get("thought") if isinstance(data.get("thought"), str) else ""
     return thought, action
 

@@ -95,3 +95,11 @@ def test_a_valid_minimal_trace_reads(tmp_path):
 def test_not_a_trace(tmp_path):
     with pytest.raises(TraceError, match="holds no trace.jsonl"):
         read_trace(tmp_path)
+
+
+def test_bad_json_in_the_middle_is_refused(tmp_path):
+    run = _minimal_trace(tmp_path, {})
+    lines = (run / "trace.jsonl").read_text().splitlines()
+    (run / "trace.jsonl").write_text(lines[0] + "\n{not json\n" + lines[1] + "\n")
+    with pytest.raises(TraceError, match="trace.jsonl:2: not a valid trace record"):
+        read_trace(run)

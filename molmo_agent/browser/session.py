@@ -40,7 +40,7 @@ def widget_value(kind: str, text: str) -> str:
 
 def normalize_key(key: str) -> str:
     parts = [p.strip() for p in key.replace(" + ", "+").split("+")]
-    named = [KEY_ALIASES.get(p.lower(), p if len(p) != 1 else p) for p in parts]
+    named = [KEY_ALIASES.get(p.lower(), p) for p in parts]
     return "+".join(named)
 
 
