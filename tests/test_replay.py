@@ -93,7 +93,7 @@ def test_secrets_are_filled_in_at_replay_time(tmp_path, demo_url):
     again = settings(tmp_path / "again")
     again.secrets = Secrets({"CITY": "OAK"})
     result, _ = replay(recorded.run_dir, again)
-    assert result.status == "success" and "from=OAK" in result.end.final_url
+    assert result.status == "success" and "from=OAK" in result.end.final_url, result.end.reason
     missing = replay(recorded.run_dir, settings(tmp_path / "none"))[0]
     assert missing.status == "error" and "--secret CITY" in missing.end.reason
 

@@ -91,9 +91,11 @@ ELEMENTS = r"""
 
 OBSERVE = OBSERVE % ELEMENTS.strip()
 
-# Counts the new tabs a page asks for, so the agent knows to wait for one (they arrive late).
-COUNT_POPUPS = r"""
+# Counts the new tabs a page asks for, so the agent knows to wait for one (they arrive late), and
+# notes when the page starts to unload, so a navigation is waited for even before its request is seen.
+WATCH_PAGE = r"""
 (() => {
+  window.addEventListener("beforeunload", () => { window.__molmoLeaving = true; });
   const mark = () => { window.__molmoPopups = (window.__molmoPopups || 0) + 1; };
   const open = window.open;
   window.open = function (...args) { mark(); return open.apply(this, args); };
@@ -104,11 +106,17 @@ COUNT_POPUPS = r"""
 })();
 """
 
-# Lets the tasks an input event queued run, and says how many tabs the page asked to open meanwhile.
-# The screenshot that follows waits for a fresh frame anyway.
+# Lets the tasks an input event queued run; says how many tabs the page asked to open meanwhile and
+# whether it is unloading. The screenshot that follows waits for a fresh frame anyway.
 SETTLE = r"""
-() => new Promise(r => setTimeout(() => { const n = window.__molmoPopups || 0; window.__molmoPopups = 0; r(n); }, 0))
+() => new Promise(r => setTimeout(() => {
+  const popups = window.__molmoPopups || 0;
+  window.__molmoPopups = 0;
+  r({popups, leaving: !!window.__molmoLeaving});
+}, 0))
 """
+
+LEAVING = "() => !!window.__molmoLeaving"
 
 # The element at a point, looking into open shadow roots and same-origin iframes.
 _DEEP_HIT = r"""

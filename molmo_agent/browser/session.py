@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import time
 from urllib.parse import urlparse
 
 from PIL import Image
@@ -123,7 +124,7 @@ class Browser:
             self.context.route("**/*", self._guard_route)
         if self.config.playwright_trace:
             self.context.tracing.start(screenshots=True, snapshots=True, sources=False)
-        self.context.add_init_script(scripts.COUNT_POPUPS)
+        self.context.add_init_script(scripts.WATCH_PAGE)
         self.context.on("dialog", self._on_dialog)
         self.context.on("request", self._on_request)
         self.page = self.context.new_page()
@@ -337,17 +338,31 @@ class Browser:
 
     def _settle(self, navigations_before: int) -> None:
         """Wait for what the action set off: a navigation, a new tab, the tasks it queued."""
-        if self._evaluate(scripts.SETTLE) and len(self.context.pages) == len(self._known_tabs):
+        settled = self._evaluate(scripts.SETTLE) or {"popups": 0, "leaving": False}
+        if settled["popups"] and len(self.context.pages) == len(self._known_tabs):
             try:
                 self.context.wait_for_event("page", timeout=5000)
             except PlaywrightError:
                 self.events.append("the page asked for a new tab, but none opened")
-        if not self._adopt_new_tab() and self._navigations != navigations_before:
+        if settled["leaving"]:
+            self._wait_for_new_document()
+        if not self._adopt_new_tab() and (settled["leaving"] or self._navigations != navigations_before):
             try:
                 self.page.wait_for_load_state("load")
             except PlaywrightError:
                 pass
             self._evaluate(scripts.SETTLE)
+
+    def _wait_for_new_document(self, timeout_s: float = 5.0) -> None:
+        """The page began to unload: wait until the next document is there (a download never comes)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if not self.page.evaluate(scripts.LEAVING):
+                    return
+            except PlaywrightError:
+                pass  # the old document is gone and the new one not yet ready
+            self.page.wait_for_timeout(20)
 
     def _adopt_new_tab(self) -> bool:
         """Make the newest tab opened since the last look the active one (popups arrive late)."""
