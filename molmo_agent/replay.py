@@ -79,11 +79,9 @@ class ReplayPolicy:
         self._recorded = [pool.submit(self._thumbnail_of, step) for step in source.steps]
         pool.shutdown(wait=False)
 
-    def _thumbnail_of(self, step: StepRecord) -> np.ndarray:
-        return thumbnail(self.source.screenshot_path(step.observation.screenshot).read_bytes())
-
-    def _recorded_thumbnail(self, index: int) -> np.ndarray:
-        return self._recorded[index].result()
+    def _thumbnail_of(self, step: StepRecord) -> tuple[bytes, np.ndarray]:
+        png = self.source.screenshot_path(step.observation.screenshot).read_bytes()
+        return png, thumbnail(png)
 
     def compare(self, index: int, observation: Observation) -> ReplayStep:
         recorded = self.source.steps[index]
@@ -92,7 +90,9 @@ class ReplayPolicy:
         current_url = self.redact(observation.url)
         if not same_url(current_url, expected_url):
             differences.append(f"url: recorded {expected_url}, now {current_url}")
-        share = pixel_difference(self._recorded_thumbnail(index), thumbnail(observation.screenshot))
+        png, recorded_thumbnail = self._recorded[index].result()
+        # The same pixels encode to the same PNG: equal bytes need no decoding.
+        share = 0.0 if png == observation.screenshot else pixel_difference(recorded_thumbnail, thumbnail(observation.screenshot))
         if share > self.tolerance:
             differences.append(f"screenshot: {share:.1%} of the page differs (tolerance {self.tolerance:.1%})")
         return ReplayStep(source_step=recorded.index, differences=differences, pixel_difference=round(share, 4))
