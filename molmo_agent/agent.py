@@ -14,7 +14,7 @@ from .errors import BrowserError, MolmoAgentError, PointerError, PointParseError
 from .observation import Observation
 from .pointers import Pointer, describe
 from .points import to_css
-from .policies import Policy
+from .policies import Decision, Policy
 from .tasks import RunRules
 from .trace import (Grounding, ObservationRecord, Outcome, StepRecord, TraceEnd, TraceHeader,
                     TraceWriter)
@@ -127,7 +127,10 @@ class Agent:
     def _step(self, index: int, observation: Observation, history: list[StepRecord]):
         timings: dict[str, float] = {}
         clock = time.perf_counter()
-        decision = self.policy.decide(observation, history)
+        try:
+            decision = self.policy.decide(observation, history)
+        except (PointParseError, PointerError) as exc:  # a model policy's unreadable answer fails the step
+            decision = Decision(action=A.Fail(reason=str(exc)), raw=getattr(exc, "text", None) or None)
         timings["decide"] = _lap(clock)
         shot = self.writer.screenshot(f"{index:04d}", observation.screenshot)
         groundings: list[Grounding] = []

@@ -87,6 +87,7 @@ POINTER = typer.Option("ocr", "--pointer", help=f"where-is-it backend: {', '.joi
 ENDPOINT = typer.Option(None, help="OpenAI-compatible base URL for --pointer http, e.g. http://gpu:8000/v1")
 MODEL = typer.Option(None, help="for http: the model the endpoint serves (allenai/Molmo-7B-D-0924); "
                      "for molmo: a checkpoint folder or hub id")
+POLICY = typer.Option("steps", "--policy", help="steps (the step language) or molmoweb (a MolmoWeb model given by --model)")
 FAMILY = typer.Option(None, "--family", help="prompt style for http: molmo, molmo2, generic (default: from --model)")
 API_KEY = typer.Option(None, envvar="MOLMO_AGENT_API_KEY", help="bearer token for the endpoint")
 TIMEOUT = typer.Option(60.0, "--timeout", help="seconds to wait for one pointer answer")
@@ -112,12 +113,13 @@ def run(
     max_steps: Optional[int] = MAX_STEPS, viewport: str = VIEWPORT, scale: float = SCALE,
     secret: list[str] = SECRET, allow_domain: list[str] = ALLOW, allow_file: bool = ALLOW_FILE,
     headed: bool = HEADED, browser: Optional[str] = BROWSER, playwright_trace: bool = PW_TRACE,
-    family: Optional[str] = FAMILY,
+    family: Optional[str] = FAMILY, policy: str = POLICY,
 ) -> None:
     """Run a goal (or a task file) in Chromium and record a trace."""
     try:
         settings = _settings(pointer, endpoint, model, api_key, timeout, out_dir, max_steps, viewport,
                              scale, secret, allow_domain, allow_file, headed, browser, playwright_trace, family)
+        settings.policy = policy
         if task is not None:
             chosen = load_task(task)
             if url:

@@ -48,7 +48,6 @@ _ATTR = re.compile(r'([A-Za-z_][\w-]*)\s*=\s*"([^"]*)"')
 _POINT_TAG = re.compile(r"<point\b([^>]*)>(.*?)</point>", re.S | re.I)
 _POINTS_TAG = re.compile(r"<points\b([^>]*)>(.*?)</points>", re.S | re.I)
 _CLICK = re.compile(r"\b(?:click|Click|CLICK)\s*\(\s*([-+\d.eE]+)\s*,\s*([-+\d.eE]+)\s*\)")
-_JSON_OBJECT = re.compile(r"\{.*\}", re.S)
 
 
 def _number(raw: str, what: str, text: str) -> float:
@@ -127,14 +126,16 @@ def parse_points(text: str) -> list[Point]:
 
 
 def _json_object(text: str) -> dict | None:
-    match = _JSON_OBJECT.search(text)
-    if not match:
-        return None
-    try:
-        data = json.loads(match.group(0))
-    except (ValueError, RecursionError):
-        return None
-    return data if isinstance(data, dict) else None
+    """The first JSON object in `text`; whatever follows it (a model rambling on) is ignored."""
+    start = text.find("{")
+    while start != -1:
+        try:
+            data, _ = json.JSONDecoder().raw_decode(text, start)
+        except (ValueError, RecursionError):
+            start = text.find("{", start + 1)
+            continue
+        return data if isinstance(data, dict) else None
+    return None
 
 
 def _json_action(text: str) -> dict | None:

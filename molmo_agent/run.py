@@ -14,6 +14,7 @@ from .pointers import Pointer, make_pointer
 from .policies import Policy, StepsPolicy
 from .redaction import Secrets
 from .sites import serve_site
+from .errors import ConfigError
 from .tasks import RunRules, Task
 from .trace import StepRecord, TraceWriter, new_run_dir
 
@@ -38,7 +39,21 @@ class RunSettings(BaseModel):
     browser: BrowserConfig = BrowserConfig()
     out: Path = Path("traces")
     max_steps: int | None = None
+    policy: str = "steps"
     secrets: Secrets = Secrets()
+
+
+def make_policy(task: Task, settings: RunSettings) -> Policy:
+    if settings.policy == "molmoweb":
+        if not settings.pointer.model:
+            raise ConfigError("--policy molmoweb needs --model: a MolmoWeb (Molmo2-family) checkpoint folder or hub id")
+        from .models.loading import MolmoModel
+        from .policies.molmoweb import MolmoWebPolicy
+
+        return MolmoWebPolicy(MolmoModel(settings.pointer.model))
+    if settings.policy != "steps":
+        raise ConfigError(f"--policy {settings.policy!r} is not one of steps, molmoweb")
+    return StepsPolicy(task.plan)
 
 
 def run_task(
@@ -55,7 +70,7 @@ def run_task(
 
     Pass `pointer` to reuse a loaded one across runs, `chromium` to reuse a launched browser.
     """
-    policy = StepsPolicy(task.plan)  # a plan that cannot be read fails here, before a browser starts
+    policy = make_policy(task, settings)  # a plan that cannot be read fails here, before a browser starts
     with contextlib.ExitStack() as stack:
         start_url, header = task.url, {}
         if task.site is not None:

@@ -199,3 +199,18 @@ def test_the_loop_closes(tmp_path, tiny, demo_traces, capsys):
 
 
 TRAIN_STEPS = 600
+
+
+def test_molmoweb_policy_runs_the_demo_after_training_on_exported_steps(tmp_path, tiny, demo_traces):
+    """The same loop for the end-to-end policy: export whole steps in MolmoWeb's format, train, and let the
+    model decide every action of the demo task from the screenshot and its prompt."""
+    from molmo_agent.sft.export import export
+    from molmo_agent.sft.train import TrainConfig, train
+
+    export([demo_traces[k] for k in ("a1", "a2", "b1", "b2")], tmp_path / "steps", format="molmoweb", test_fraction=0)
+    config = TrainConfig(steps=300, batch_size=8, lr=3e-3, lr_vision=3e-3, lr_connector=3e-3)
+    result = train(tmp_path / "steps", tiny, tmp_path / "molmoweb-demo", config)
+    done = cli("run", "--task", str(DEMO_SITE.parent / "task.yaml"), "--policy", "molmoweb", "--model",
+               str(result.out), "--pointer", "dom", "--out", str(tmp_path / "runs"), timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "success after 14 steps" in done.stdout

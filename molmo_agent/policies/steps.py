@@ -81,8 +81,8 @@ def parse_plan(text: str) -> list[A.Action]:
         if not re.search(r"""["“”]""", text) and len(steps) == 1:
             raise StepSyntaxError(
                 f"{text.strip()!r} is a free-form goal, and the steps policy only follows explicit steps "
-                f"({EXAMPLE}); free-form goals need a model policy (MolmoWeb or a planner), "
-                "which this version does not ship yet"
+                f"({EXAMPLE}); free-form goals need a model policy: --policy molmoweb --model PATH "
+                "(a planner-LLM policy is not shipped yet)"
             ) from None
         raise not_steps from None
 

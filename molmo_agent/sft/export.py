@@ -20,13 +20,11 @@ from PIL import Image
 from .. import actions as A
 from ..errors import ConfigError
 from ..pointers.prompts import prompt_for
+from ..policies.molmoweb import from_action, molmoweb_prompt, previous_steps
 from ..trace import StepRecord, Trace, read_trace
 from ..trace.writer import TRACE_FILE
 
 Format = Literal["molmo2", "molmoweb"]
-MOLMOWEB_NAMES = {"click": "click", "double_click": "dblclick", "hover": "hover_at", "drag": "mouse_drag_and_drop",
-                  "type": "keyboard_type", "press": "keyboard_press", "scroll": "scroll", "goto": "goto",
-                  "back": "browser_nav", "done": "send_msg_to_user", "fail": "report_infeasible", "wait": "noop"}
 
 
 def point_text(x: float, y: float, viewport: tuple[int, int], label: str) -> str:
@@ -59,39 +57,15 @@ def _pointing(trace: Trace, step: StepRecord) -> list[dict]:
     return rows
 
 
-def molmoweb_prompt(goal: str, previous: list[StepRecord], step: StepRecord) -> str:
-    done = "\n".join(f"{i + 1}. {s.intent.describe()}" for i, s in enumerate(previous)) or "none"
-    page = step.observation
-    return (f"GOAL: {goal}\n\nPREVIOUS STEPS:\n{done}\n\nCURRENTLY ACTIVE PAGE: {page.title} ({page.url})\n\n"
-            "NEXT STEP:")
-
-
-def molmoweb_action(action: A.Action, viewport: tuple[int, int]) -> dict | None:
-    name = MOLMOWEB_NAMES.get(action.name)
-    if name is None:
-        return None
-    out: dict = {"name": name}
-    for key in ("x", "y", "to_x", "to_y"):
-        value = getattr(action, key, None)
-        if value is not None:
-            out[key] = round(100 * value / viewport[0 if "x" in key else 1], 1)
-    for key in ("text", "key", "url", "direction"):
-        if getattr(action, key, None) is not None:
-            out[key] = getattr(action, key)
-    if isinstance(action, A.Done) and action.answer:
-        out["msg"] = action.answer
-    if isinstance(action, A.Back):
-        out["direction"] = "back"
-    return out
-
-
 def _stepping(trace: Trace, index: int) -> list[dict]:
     step = trace.steps[index]
-    action = molmoweb_action(step.action, trace.header.viewport) if step.action else None
+    action = from_action(step.action, trace.header.viewport) if step.action else None
     if action is None:
         return []
     answer = json.dumps({"thought": step.thought, "action": action})
-    return [{"prompt": molmoweb_prompt(trace.header.goal, trace.steps[:index], step), "answer": answer,
+    prompt = molmoweb_prompt(trace.header.goal, previous_steps(trace.steps[:index], trace.header.viewport),
+                             step.observation.title, step.observation.url)
+    return [{"prompt": prompt, "answer": answer,
              "target": getattr(step.intent, "target", None), "field": False, "box": None}]
 
 
