@@ -15,7 +15,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from molmo_agent.browser import Browser, BrowserConfig, find_chromium
+from molmo_agent.browser import find_chromium
 from molmo_agent.browser.launch import LAUNCH_FLAGS
 from molmo_agent.run import PointerSettings, RunSettings, run_task
 from molmo_agent.sites import serve_site

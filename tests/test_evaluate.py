@@ -8,7 +8,6 @@ import pytest
 
 from molmo_agent import miniwob
 from molmo_agent.evaluate import evaluate, finished_results, load_suite, summarize
-from molmo_agent.report import write_eval_report
 
 from .conftest import cli, settings
 

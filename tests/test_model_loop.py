@@ -12,10 +12,8 @@ import httpx
 import pytest
 from PIL import Image
 
-from molmo_agent.browser import BrowserConfig
 from molmo_agent.errors import ConfigError
 from molmo_agent.points import parse_molmoweb, parse_points
-from molmo_agent.run import PointerSettings, RunSettings
 from molmo_agent.sites import DEMO_SITE
 from molmo_agent.tasks import load_task
 

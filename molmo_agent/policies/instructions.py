@@ -103,7 +103,7 @@ def read_clause(clause: str) -> list[str]:
         # Click the button / Click on Tab #2.
         (r"(?:click|tap)(?: on)? (?:the |a |an )?(.+)", lambda m: [_click(m[1])]),
         # Select AU / Select fzzqo, NYYyS82 (checkboxes and radio buttons by their labels).
-        (rf"(?:select|check|tick|choose|pick) (.+)", lambda m: [_click(item) for item in _items(m[1])]),
+        (r"(?:select|check|tick|choose|pick) (.+)", lambda m: [_click(item) for item in _items(m[1])]),
     ]
     for pattern, build in rules:
         match = re.fullmatch(pattern, c, re.I)

@@ -17,7 +17,6 @@ from typing import Literal
 
 from PIL import Image
 
-from .. import actions as A
 from ..errors import ConfigError
 from ..pointers.prompts import prompt_for
 from ..policies.molmoweb import from_action, molmoweb_prompt, previous_steps
