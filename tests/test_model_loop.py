@@ -128,7 +128,7 @@ def test_export_writes_a_dataset_that_datasets_loads(tmp_path, demo_traces):
     [point] = parse_points(row["answer"])
     assert point.space == "permille" and row["box"]["width"] > 0
     steps = export([demo_traces["a1"]], tmp_path / "web", format="molmoweb", test_fraction=0)
-    assert steps["train"] == 13
+    assert steps["train"] == 14, "every step of the demo, done and select included"
     web = [json.loads(line) for line in (tmp_path / "web" / "train" / "metadata.jsonl").read_text().splitlines()]
     assert web[0]["prompt"].startswith("GOAL: ") and "NEXT STEP:" in web[0]["prompt"]
     thought, action = parse_molmoweb(web[2]["answer"])
