@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+import threading
 import sys
 from pathlib import Path
 
@@ -42,6 +44,17 @@ def demo_task():
     return load_task(DEMO_SITE.parent / "task.yaml")
 
 
+@contextlib.contextmanager
+def running(server):
+    """A stdlib HTTP server answering on its own thread; yields its base URL."""
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def settings(tmp_path: Path, pointer: str = "dom", scale: float = 1.0, **browser) -> RunSettings:
     return RunSettings(pointer=PointerSettings(name=pointer), out=tmp_path,
                        browser=BrowserConfig(scale=scale, **browser))
@@ -51,4 +64,4 @@ def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
 
 
-__all__ = ["CLI", "cli", "run_task", "settings"]
+__all__ = ["CLI", "cli", "run_task", "running", "settings"]

@@ -79,12 +79,10 @@ def _handler(model: FakeMolmo):
 
 @contextlib.contextmanager
 def fake_molmo_server(pointer):
+    from .conftest import running
+
     model = FakeMolmo(pointer)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(model))
     server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1", model
-    finally:
-        server.shutdown()
-        server.server_close()
+    with running(server) as base:
+        yield f"{base}/v1", model

@@ -4,7 +4,6 @@ import base64
 import contextlib
 import io
 import json
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from molmo_agent.points import parse_molmoweb, parse_points
 from molmo_agent.sites import DEMO_SITE
 from molmo_agent.tasks import load_task
 
-from .conftest import cli, run_task, settings
+from .conftest import cli, run_task, running, settings
 
 pytest.importorskip("transformers.models.molmo2")
 
@@ -49,12 +48,8 @@ def served(model_dir, **options):
     from molmo_agent.serve import make_server
 
     server = make_server(MolmoModel(str(model_dir)), name=Path(model_dir).name, port=0, **options)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", server
-    finally:
-        server.shutdown()
-        server.server_close()
+    with running(server) as base:
+        yield base, server
 
 
 def _png_url(size=(320, 180), colour="white") -> str:
