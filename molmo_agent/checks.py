@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from .browser import scripts
+
 if TYPE_CHECKING:
     from .browser import Browser
 
@@ -38,27 +40,16 @@ class Check(BaseModel):
         return f"{kind} {getattr(self, kind)!r}{suffix}"
 
 
-ELEMENT_STATE = r"""
-([selector, state]) => {
-  const el = document.querySelector(selector);
-  if (state === "exists") return !!el;
-  const shown = !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
-  return {visible: shown, hidden: !shown, checked: !!el && el.checked === true, unchecked: !!el && el.checked === false,
-          enabled: !!el && !el.disabled, disabled: !!el && el.disabled === true}[state];
-}
-"""
-
-
 def holds(browser: "Browser", check: Check, answer: str | None = None) -> bool:
     if check.url is not None:
         return re.search(check.url, browser.page.url) is not None
     if check.text is not None:
-        body = browser.evaluate("() => document.body ? document.body.innerText : ''") or ""
+        body = browser.evaluate(scripts.VISIBLE_TEXT) or ""
         return " ".join(check.text.split()).lower() in " ".join(body.split()).lower()
     if check.js is not None:
         return bool(browser.evaluate(f"() => ({check.js})"))
     if check.element is not None:
-        return bool(browser.evaluate(ELEMENT_STATE, [check.element, check.state]))
+        return bool(browser.evaluate(scripts.ELEMENT_STATE, [check.element, check.state]))
     return answer is not None and re.search(check.answer, answer, re.I) is not None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 
 class Box(BaseModel):
@@ -38,8 +38,6 @@ class Tab(BaseModel):
 
 
 class Observation(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
-
     screenshot: bytes = Field(repr=False, description="PNG of the viewport at the device scale")
     image_size: tuple[int, int]
     viewport: tuple[int, int]

@@ -193,3 +193,16 @@ MARK_SECRETS = r"""
     if (shows(el.value) || (el.isContentEditable && shows(el.innerText))) el.setAttribute("data-molmo-secret", "");
 }
 """
+
+# For success checks: the page's visible text, and the state of the element a selector names.
+VISIBLE_TEXT = "() => document.body ? document.body.innerText : ''"
+
+ELEMENT_STATE = r"""
+([selector, state]) => {
+  const el = document.querySelector(selector);
+  if (state === "exists") return !!el;
+  const shown = !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+  return {visible: shown, hidden: !shown, checked: !!el && el.checked === true, unchecked: !!el && el.checked === false,
+          enabled: !!el && !el.disabled, disabled: !!el && el.disabled === true}[state];
+}
+"""
