@@ -215,9 +215,11 @@ class Agent:
         from importlib.metadata import version
 
         config = self.browser.config
+        model = getattr(self.policy, "model", None)
         return TraceHeader(
             run_id=self.writer.dir.name, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            goal=goal, start_url=start_url, policy=self.policy.name, pointer=describe(self.pointer),
+            goal=goal, start_url=start_url, policy=self.policy.name,
+            policy_model=model.describe() if model is not None else None, pointer=describe(self.pointer),
             viewport=config.viewport, scale=config.scale, max_steps=self.rules.max_steps,
             versions={"molmo_agent": __version__, "playwright": version("playwright"),
                       "browser": self.browser.version},

@@ -13,7 +13,7 @@ from .browser import BrowserConfig, parse_viewport
 from .errors import ConfigError, MolmoAgentError
 from .pointers import NAMES as POINTER_NAMES
 from .redaction import Secrets
-from .run import PointerSettings, RunSettings, run_task
+from .run import POLICIES, ModelSettings, PointerSettings, RunSettings, make_policy, run_task
 from .sites import DEMO_SITE, serve_site
 from .tasks import Task, load_task
 from .trace import StepRecord
@@ -83,11 +83,28 @@ def _settings(pointer, endpoint, model, api_key, timeout, out_dir, max_steps, vi
     )
 
 
+def _choose_policy(settings: RunSettings, policy: str, planner: str | None, planner_model: str | None,
+                   planner_api_key: str | None) -> None:
+    if policy not in POLICIES:
+        raise ConfigError(f"--policy {policy!r} is not one of {', '.join(POLICIES)}")
+    if policy != "planner" and (planner or planner_model):
+        raise ConfigError("--planner and --planner-model are for --policy planner")
+    settings.policy = policy
+    settings.planner = ModelSettings(model=planner_model, endpoint=planner, api_key=planner_api_key,
+                                     timeout_s=settings.pointer.timeout_s)
+
+
 POINTER = typer.Option("ocr", "--pointer", help=f"where-is-it backend: {', '.join(POINTER_NAMES)}")
 ENDPOINT = typer.Option(None, help="OpenAI-compatible base URL for --pointer http, e.g. http://gpu:8000/v1")
 MODEL = typer.Option(None, help="for http: the model the endpoint serves (allenai/Molmo-7B-D-0924); "
                      "for molmo: a checkpoint folder or hub id")
-POLICY = typer.Option("steps", "--policy", help="steps (the step language) or molmoweb (a MolmoWeb model given by --model)")
+POLICY = typer.Option("steps", "--policy", help="steps (the goal is the steps), planner (a chat model names each step: "
+                      "--planner, --planner-model), or molmoweb (a MolmoWeb model, --model, at --endpoint if given)")
+PLANNER = typer.Option(None, "--planner", help="OpenAI-compatible base URL of the planner model, e.g. http://gpu:8001/v1 "
+                       "(without it, --planner-model is loaded in this process)")
+PLANNER_MODEL = typer.Option(None, "--planner-model", help="the model the --planner endpoint serves, or a checkpoint folder")
+PLANNER_KEY = typer.Option(None, "--planner-api-key", envvar="MOLMO_AGENT_PLANNER_API_KEY",
+                           help="bearer token for the planner endpoint")
 FAMILY = typer.Option(None, "--family", help="prompt style for http: molmo, molmo2, generic (default: from --model)")
 API_KEY = typer.Option(None, envvar="MOLMO_AGENT_API_KEY", help="bearer token for the endpoint")
 TIMEOUT = typer.Option(60.0, "--timeout", help="seconds to wait for one pointer answer")
@@ -113,13 +130,14 @@ def run(
     max_steps: Optional[int] = MAX_STEPS, viewport: str = VIEWPORT, scale: float = SCALE,
     secret: list[str] = SECRET, allow_domain: list[str] = ALLOW, allow_file: bool = ALLOW_FILE,
     headed: bool = HEADED, browser: Optional[str] = BROWSER, playwright_trace: bool = PW_TRACE,
-    family: Optional[str] = FAMILY, policy: str = POLICY,
+    family: Optional[str] = FAMILY, policy: str = POLICY, planner: Optional[str] = PLANNER,
+    planner_model: Optional[str] = PLANNER_MODEL, planner_api_key: Optional[str] = PLANNER_KEY,
 ) -> None:
     """Run a goal (or a task file) in Chromium and record a trace."""
     try:
         settings = _settings(pointer, endpoint, model, api_key, timeout, out_dir, max_steps, viewport,
                              scale, secret, allow_domain, allow_file, headed, browser, playwright_trace, family)
-        settings.policy = policy
+        _choose_policy(settings, policy, planner, planner_model, planner_api_key)
         if task is not None:
             chosen = load_task(task)
             if url:
@@ -202,7 +220,8 @@ def eval_(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="eval directory; run again with it to resume"),
     pointer: str = POINTER, endpoint: Optional[str] = ENDPOINT, model: Optional[str] = MODEL,
     api_key: Optional[str] = API_KEY, timeout: float = TIMEOUT, viewport: str = VIEWPORT, scale: float = SCALE,
-    headed: bool = HEADED, browser: Optional[str] = BROWSER,
+    headed: bool = HEADED, browser: Optional[str] = BROWSER, policy: str = POLICY, planner: Optional[str] = PLANNER,
+    planner_model: Optional[str] = PLANNER_MODEL, planner_api_key: Optional[str] = PLANNER_KEY,
 ) -> None:
     """Run a suite of tasks (or MiniWoB++) in parallel and write results, a summary and a report."""
     import threading
@@ -224,8 +243,11 @@ def eval_(
                   else load_suite(suite, only=only, episodes=episodes, seed=seed))
         name = "miniwob" if suite == "miniwob" else Path(suite).stem
         out_dir = out_dir or Path("traces") / f"eval-{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        _choose_policy(settings, policy, planner, planner_model, planner_api_key)
         if pointer in ("http", "molmo"):
-            settings.pointer.build()  # bad pointer options fail before any episode starts
+            settings.pointer.build()  # bad pointer and model options fail before any episode starts
+        if policy != "steps":
+            make_policy(Task(id="check", goal=""), settings)
     except MolmoAgentError as exc:
         _fail(exc)
     stop = threading.Event()
@@ -248,7 +270,7 @@ def eval_(
         except MolmoAgentError as exc:
             _fail(exc)
         progress.update(bar, completed=len(results))
-    summary = write_summary(out_dir, results, {"suite": name, "pointer": pointer, "workers": workers,
+    summary = write_summary(out_dir, results, {"suite": name, "pointer": pointer, "policy": policy, "workers": workers,
                                                 "seconds": round(time.perf_counter() - started, 1)})
     table = Table("task", "passed", "rate", "mean reward", "mean steps")
     for task_id, t in summary["tasks"].items():
@@ -280,7 +302,8 @@ def report(
 def export(
     traces: list[Path] = typer.Argument(..., help="run directories, or folders holding them"),
     out_dir: Path = typer.Option(..., "--out", help="dataset folder (train/ and test/ for datasets' imagefolder)"),
-    format: str = typer.Option("molmo2", "--format", help="molmo2 (pointing) or molmoweb (whole steps)"),
+    format: str = typer.Option("molmo2", "--format", help="molmo2 (pointing), molmoweb (whole steps as MolmoWeb "
+                               "actions) or planner (steps in the step language, for --policy planner)"),
     include_failed: bool = typer.Option(False, "--include-failed", help="also export steps that failed"),
     holdout: list[Path] = typer.Option([], "--holdout", help="traces whose steps all go to the test split"),
     test_fraction: float = typer.Option(0.1, "--test-fraction", min=0, max=1, help="share of other screens held out"),
@@ -289,8 +312,6 @@ def export(
     from .sft.export import export as export_traces
 
     try:
-        if format not in ("molmo2", "molmoweb"):
-            raise ConfigError(f"--format {format!r} is not molmo2 or molmoweb")
         counts = export_traces(traces, out_dir, format=format, include_failed=include_failed,
                                test_fraction=test_fraction, holdout=holdout)
     except MolmoAgentError as exc:
@@ -300,7 +321,7 @@ def export(
 
 @app.command()
 def train(
-    dataset: Path = typer.Argument(..., help="a folder written by export"),
+    dataset: list[Path] = typer.Argument(..., help="folders written by export (several are mixed)"),
     base: str = typer.Option(..., "--base", help="Molmo2-family checkpoint to start from (folder or hub id)"),
     out_dir: Path = typer.Option(..., "--out", help="where the fine-tuned model goes"),
     lora: bool = typer.Option(False, "--lora", help="LoRA on the language model's projections (peft)"),

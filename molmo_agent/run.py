@@ -32,6 +32,28 @@ class PointerSettings(BaseModel):
                             api_key=self.api_key, timeout_s=self.timeout_s, family=self.family)
 
 
+class ModelSettings(BaseModel):
+    """The model a policy asks: at an OpenAI-compatible endpoint when one is given, else in this process."""
+
+    model: str | None = None
+    endpoint: str | None = None
+    api_key: str | None = None
+    timeout_s: float = 60.0
+
+    def load(self, *, model_option: str, endpoint_option: str):
+        if not self.model:
+            raise ConfigError(f"{model_option} is missing: a checkpoint folder or hub id, or with {endpoint_option} "
+                              "the model name the endpoint serves")
+        if self.endpoint:
+            from .models.endpoint import ChatEndpoint
+
+            return ChatEndpoint(self.endpoint, self.model, api_key=self.api_key, timeout_s=self.timeout_s,
+                                option=endpoint_option)
+        from .models.loading import load_model
+
+        return load_model(self.model)
+
+
 class RunSettings(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -40,19 +62,27 @@ class RunSettings(BaseModel):
     out: Path = Path("traces")
     max_steps: int | None = None
     policy: str = "steps"
+    planner: ModelSettings = ModelSettings()
     secrets: Secrets = Secrets()
 
 
+POLICIES = ("steps", "planner", "molmoweb")
+
+
 def make_policy(task: Task, settings: RunSettings) -> Policy:
-    if settings.policy == "molmoweb":
-        if not settings.pointer.model:
-            raise ConfigError("--policy molmoweb needs --model: a MolmoWeb (Molmo2-family) checkpoint folder or hub id")
-        from .models.loading import MolmoModel
+    if settings.policy == "molmoweb":  # the policy is the pointing model: --model, at --endpoint if given
         from .policies.molmoweb import MolmoWebPolicy
 
-        return MolmoWebPolicy(MolmoModel(settings.pointer.model))
+        pointer = settings.pointer
+        model = ModelSettings(model=pointer.model, endpoint=pointer.endpoint, api_key=pointer.api_key,
+                              timeout_s=pointer.timeout_s)
+        return MolmoWebPolicy(model.load(model_option="--model", endpoint_option="--endpoint"))
+    if settings.policy == "planner":
+        from .policies.planner import PlannerPolicy
+
+        return PlannerPolicy(settings.planner.load(model_option="--planner-model", endpoint_option="--planner"))
     if settings.policy != "steps":
-        raise ConfigError(f"--policy {settings.policy!r} is not one of steps, molmoweb")
+        raise ConfigError(f"--policy {settings.policy!r} is not one of {', '.join(POLICIES)}")
     return StepsPolicy(task.plan)
 
 

@@ -194,16 +194,42 @@ def test_the_loop_closes(tmp_path, tiny, demo_traces, capsys):
 TRAIN_STEPS = 600
 
 
-def test_molmoweb_policy_runs_the_demo_after_training_on_exported_steps(tmp_path, tiny, demo_traces):
-    """The same loop for the end-to-end policy: export whole steps in MolmoWeb's format, train, and let the
-    model decide every action of the demo task from the screenshot and its prompt."""
+def test_model_policies_decide_the_demo_after_training_on_exported_steps(tmp_path, tiny, demo_traces):
+    """The loop for whole steps: export the demo's steps as MolmoWeb actions and as planner steps, train one
+    tiny model on both, and let it decide every step of the demo task: as the molmoweb policy in this
+    process and through serve, and as the planner through serve, the dom pointer grounding what it names."""
+    from molmo_agent.run import PointerSettings
     from molmo_agent.sft.export import export
     from molmo_agent.sft.train import TrainConfig, train
+    from molmo_agent.trace import read_trace
 
-    export([demo_traces[k] for k in ("a1", "a2", "b1", "b2")], tmp_path / "steps", format="molmoweb", test_fraction=0)
-    config = TrainConfig(steps=300, batch_size=8, lr=3e-3, lr_vision=3e-3, lr_connector=3e-3)
-    result = train(tmp_path / "steps", tiny, tmp_path / "molmoweb-demo", config)
-    done = cli("run", "--task", str(DEMO_SITE.parent / "task.yaml"), "--policy", "molmoweb", "--model",
-               str(result.out), "--pointer", "dom", "--out", str(tmp_path / "runs"), timeout=600)
+    recorded = [demo_traces[k] for k in ("a1", "a2", "b1", "b2")]
+    export(recorded, tmp_path / "web", format="molmoweb", test_fraction=0)
+    export(recorded, tmp_path / "plans", format="planner", test_fraction=0)
+    plans = [json.loads(line) for line in (tmp_path / "plans" / "train" / "metadata.jsonl").read_text().splitlines()]
+    assert [p["answer"] for p in plans[:3]] == ['click "Accept all"', 'click "Round trip"', 'type "SFO" into "From"']
+    assert '2. click "Round trip"\n\nCURRENT PAGE: ' in plans[2]["prompt"]
+    config = TrainConfig(steps=400, batch_size=8, lr=3e-3, lr_vision=3e-3, lr_connector=3e-3)
+    result = train([tmp_path / "web", tmp_path / "plans"], tiny, tmp_path / "policy-demo", config)
+
+    task_file = str(DEMO_SITE.parent / "task.yaml")
+    done = cli("run", "--task", task_file, "--policy", "molmoweb", "--model", str(result.out), "--pointer", "dom",
+               "--out", str(tmp_path / "runs"), timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "success after 14 steps" in done.stdout
+    with served(result.out) as (base, _):
+        planned = cli("run", "--task", task_file, "--policy", "planner", "--planner", f"{base}/v1",
+                      "--planner-model", "policy-demo", "--pointer", "dom", "--out", str(tmp_path / "planned"),
+                      timeout=600)
+        over_http = settings(tmp_path / "web-http")
+        over_http.policy = "molmoweb"
+        over_http.pointer = PointerSettings(name="dom", endpoint=f"{base}/v1", model="policy-demo")
+        web = run_task(load_task(task_file), over_http)
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "success after 14 steps" in planned.stdout
+    [run_dir] = (tmp_path / "planned").iterdir()
+    trace = read_trace(run_dir)
+    assert trace.header.policy == "planner" and trace.header.policy_model == {"endpoint": f"{base}/v1",
+                                                                               "model": "policy-demo"}
+    assert trace.steps[2].policy_raw == 'type "SFO" into "From"' and trace.steps[2].grounding[0].target == "From"
+    assert web.status == "success", web.end.reason

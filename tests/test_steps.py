@@ -1,8 +1,9 @@
 import pytest
+from hypothesis import given, strategies as st
 
 from molmo_agent import actions as A
 from molmo_agent.errors import StepSyntaxError
-from molmo_agent.policies.steps import parse_plan
+from molmo_agent.policies.steps import parse_plan, parse_step, to_step
 
 
 def test_the_issue_example_reads_as_steps():
@@ -37,10 +38,35 @@ def test_every_step_form():
 
 
 def test_free_form_goal_is_refused_with_what_to_do():
-    with pytest.raises(StepSyntaxError, match="free-form goal.*model policy"):
+    with pytest.raises(StepSyntaxError, match="free-form goal.*--policy planner"):
         parse_plan("book a flight from SFO to JFK")
 
 
 def test_unknown_step_names_the_step():
     with pytest.raises(StepSyntaxError, match="cannot read step 'teleport \"home\"'"):
         parse_plan('click "A", teleport "home"')
+
+
+@pytest.mark.parametrize("action", [
+    A.Click(target="Search flights"), A.Click(target="File", button="right"), A.DoubleClick(target="Row"),
+    A.Hover(target="Menu"), A.Type(text="{{PIN}}", target="PIN, please"), A.Type(text="hello"),
+    A.SelectOption(option="Business", target="Cabin"), A.Drag(target="Card A", to_target="Done"),
+    A.Press(key="Enter"), A.Scroll(direction="up"), A.Scroll(direction="down", amount=300),
+    A.Goto(url="https://example.com/?a=1,2"), A.Back(), A.SwitchTab(index=1), A.Wait(seconds=0.5),
+    A.Done(), A.Done(answer="$249"), A.Fail(reason="sold out"),
+])
+def test_an_action_said_as_a_step_reads_back_as_itself(action):
+    assert parse_step(to_step(action)) == action
+
+
+@given(st.text(st.characters(blacklist_characters="\"“”'", blacklist_categories=["Cs"]), min_size=1),
+       st.text(st.characters(blacklist_characters="\"“”'", blacklist_categories=["Cs"]), min_size=1))
+def test_any_words_without_quotes_survive_the_round_trip(text, target):
+    for action in (A.Type(text=text, target=target), A.SelectOption(option=text, target=target)):
+        assert parse_step(to_step(action)) == action
+
+
+def test_actions_named_by_coordinates_or_holding_quotes_have_no_step():
+    assert to_step(A.Click(x=10, y=20)) is None
+    assert to_step(A.Type(text='say "hi"', target="Message")) is None
+    assert to_step(A.Click(target="Bob's page")) is None

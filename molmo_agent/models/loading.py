@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -67,6 +68,9 @@ class MolmoModel:
             raise ConfigError(f"cannot load a model from {path!r}: {str(exc).splitlines()[0]}") from None
         self._lock = threading.Lock()
 
+    def describe(self) -> dict:
+        return {"model": self.path, "device": self.device}
+
     @staticmethod
     def prompt_with(processor):
         """The model's chat format around one image and a text: the same at training and at inference."""
@@ -98,3 +102,9 @@ class MolmoModel:
                                          pad_token_id=tokenizer.pad_token_id)
         new = output[:, inputs["input_ids"].shape[1]:]
         return [tokenizer.decode(row, skip_special_tokens=True).strip() for row in new]
+
+
+@functools.lru_cache(maxsize=4)
+def load_model(path: str) -> MolmoModel:
+    """One loaded copy per checkpoint in this process: a planner, a pointer and eval workers share it."""
+    return MolmoModel(path)

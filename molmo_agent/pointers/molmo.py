@@ -12,10 +12,10 @@ class MolmoPointer:
     name = "molmo"
     needs_elements = False
 
-    def __init__(self, model: str, *, device: str | None = None) -> None:
-        from ..models.loading import MolmoModel
+    def __init__(self, model: str) -> None:
+        from ..models.loading import load_model
 
-        self.model = MolmoModel(model, device=device)
+        self.model = load_model(model)
 
     def describe(self) -> dict:
         return {"name": self.name, "model": self.model.path, "device": self.model.device}

@@ -98,7 +98,7 @@ class MolmoWebPolicy:
     name = "molmoweb"
 
     def __init__(self, model) -> None:
-        """`model` generates text from (images, prompts): an in-process `MolmoModel`."""
+        """`model` generates text from (images, prompts): an in-process `MolmoModel` or a `ChatEndpoint`."""
         self.model = model
         self.goal = ""
 

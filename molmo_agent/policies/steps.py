@@ -67,6 +67,48 @@ def parse_step(text: str) -> A.Action:
     raise StepSyntaxError(f"cannot read step {text!r}; steps look like: {EXAMPLE}")
 
 
+def _quoted(text: str | None) -> str | None:
+    return None if text is None or re.search(r"""["“”']""", text) else f'"{text}"'
+
+
+def to_step(action: A.Action) -> str | None:
+    """The step that `parse_step` reads back as `action`; None for actions named only by coordinates
+    or holding quotes the language cannot carry."""
+    target = _quoted(getattr(action, "target", None))
+    match action:
+        case A.Click(button="left") if target:
+            return f"click {target}"
+        case A.Click(button="right") if target:
+            return f"right-click {target}"
+        case A.DoubleClick() if target:
+            return f"double-click {target}"
+        case A.Hover() if target:
+            return f"hover {target}"
+        case A.Type(text=text) if _quoted(text) and (target or action.target is None) and action.x is None:
+            return f"type {_quoted(text)} into {target}" if target else f"type {_quoted(text)}"
+        case A.SelectOption(option=option) if target and _quoted(option):
+            return f"select {_quoted(option)} in {target}"
+        case A.Drag(to_target=to) if target and _quoted(to):
+            return f"drag {target} to {_quoted(to)}"
+        case A.Press(key=key) if " " not in key:
+            return f"press {key}"
+        case A.Scroll(direction=direction, amount=amount) if action.x is None:
+            return f"scroll {direction}" + (f" {amount:.0f}px" if amount else "")
+        case A.Goto(url=url) if " " not in url:
+            return f"goto {url}"
+        case A.Back():
+            return "back"
+        case A.SwitchTab(index=index):
+            return f"switch to tab {index}"
+        case A.Wait(seconds=seconds):
+            return f"wait {seconds:g}s"
+        case A.Done(answer=answer):
+            return "done" if answer is None else (f"done {_quoted(answer)}" if _quoted(answer) else None)
+        case A.Fail(reason=reason) if _quoted(reason):
+            return f"fail {_quoted(reason)}"
+    return None
+
+
 def parse_plan(text: str) -> list[A.Action]:
     steps = split_steps(text)
     if not steps:
@@ -81,8 +123,8 @@ def parse_plan(text: str) -> list[A.Action]:
         if not re.search(r"""["“”]""", text) and len(steps) == 1:
             raise StepSyntaxError(
                 f"{text.strip()!r} is a free-form goal, and the steps policy only follows explicit steps "
-                f"({EXAMPLE}); free-form goals need a model policy: --policy molmoweb --model PATH "
-                "(a planner-LLM policy is not shipped yet)"
+                f"({EXAMPLE}); a free-form goal needs a model policy: --policy planner --planner URL "
+                "--planner-model NAME, or --policy molmoweb --model PATH"
             ) from None
         raise not_steps from None
 

@@ -5,6 +5,7 @@
 
 `molmo2`: one pointing example per grounded target (screenshot + "Point to the X." -> Molmo2 point text).
 `molmoweb`: one example per step (screenshot + MolmoWeb's sectioned prompt -> its JSON action).
+`planner`: one example per step (screenshot + the planner policy's prompt -> the step, in the step language).
 """
 
 from __future__ import annotations
@@ -19,11 +20,14 @@ from PIL import Image
 
 from ..errors import ConfigError
 from ..pointers.prompts import prompt_for
+from ..policies import planner
 from ..policies.molmoweb import from_action, molmoweb_prompt, previous_steps
+from ..policies.steps import to_step
 from ..trace import StepRecord, Trace, read_trace
 from ..trace.writer import TRACE_FILE
 
-Format = Literal["molmo2", "molmoweb"]
+Format = Literal["molmo2", "molmoweb", "planner"]
+FORMATS = ("molmo2", "molmoweb", "planner")
 
 
 def point_text(x: float, y: float, viewport: tuple[int, int], label: str) -> str:
@@ -68,6 +72,17 @@ def _stepping(trace: Trace, index: int) -> list[dict]:
              "target": getattr(step.intent, "target", None), "field": False, "box": None}]
 
 
+def _planning(trace: Trace, index: int) -> list[dict]:
+    step = trace.steps[index]
+    said = to_step(step.intent)
+    if said is None:
+        return []
+    prompt = planner.planner_prompt(trace.header.goal, planner.previous_steps(trace.steps[:index]),
+                                    step.observation.title, step.observation.url)
+    return [{"prompt": prompt, "answer": said,
+             "target": getattr(step.intent, "target", None), "field": False, "box": None}]
+
+
 def export(paths: list[str | Path], out: str | Path, *, format: Format = "molmo2", include_failed: bool = False,
            test_fraction: float = 0.1, holdout: list[str | Path] = ()) -> dict:
     """Write the dataset; returns counts per split.
@@ -75,6 +90,8 @@ def export(paths: list[str | Path], out: str | Path, *, format: Format = "molmo2
     Steps of `holdout` traces all go to the test split; of the others, a `test_fraction` of the
     screenshots, chosen by their content (so one screen is never on both sides).
     """
+    if format not in FORMATS:
+        raise ConfigError(f"--format {format!r} is not one of {', '.join(FORMATS)}")
     out = Path(out)
     held = _traces([Path(p) for p in holdout]) if holdout else []
     traces = _traces([Path(p) for p in paths]) + held
@@ -86,7 +103,8 @@ def export(paths: list[str | Path], out: str | Path, *, format: Format = "molmo2
         for index, step in enumerate(trace.steps):
             if not step.outcome.ok and not include_failed:
                 continue
-            rows = _pointing(trace, step) if format == "molmo2" else _stepping(trace, index)
+            rows = (_pointing(trace, step) if format == "molmo2" else
+                    _stepping(trace, index) if format == "molmoweb" else _planning(trace, index))
             if not rows:
                 continue
             image = Image.open(trace.screenshot_path(step.observation.screenshot)).convert("RGB")

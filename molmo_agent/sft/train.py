@@ -46,14 +46,18 @@ class TrainResult(BaseModel):
     examples_per_second: float
 
 
-def _load_rows(dataset: Path) -> list[dict]:
+def _load_rows(datasets: list[Path]) -> list[dict]:
+    """The training split of every dataset, mixed: one model can learn to point and to plan."""
     from datasets import load_dataset
 
-    if not (dataset / "train" / "metadata.jsonl").is_file():
-        raise ConfigError(f"{dataset} is not an exported dataset (no train/metadata.jsonl); run molmo-agent export")
-    rows = list(load_dataset("imagefolder", data_dir=str(dataset), split="train"))
-    if not rows:
-        raise ConfigError(f"{dataset} has no training examples")
+    rows = []
+    for dataset in datasets:
+        if not (dataset / "train" / "metadata.jsonl").is_file():
+            raise ConfigError(f"{dataset} is not an exported dataset (no train/metadata.jsonl); run molmo-agent export")
+        found = list(load_dataset("imagefolder", data_dir=str(dataset), split="train"))
+        if not found:
+            raise ConfigError(f"{dataset} has no training examples")
+        rows += found
     return rows
 
 
@@ -99,14 +103,16 @@ def _latest_checkpoint(out: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def train(dataset: str | Path, base: str | Path, out: str | Path, config: TrainConfig | None = None, *,
+def train(dataset: str | Path | list[str | Path], base: str | Path, out: str | Path,
+          config: TrainConfig | None = None, *,
           resume: bool = False, on_step: Callable[[int, float], None] | None = None) -> TrainResult:
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     config = config or TrainConfig()
-    dataset, out = Path(dataset), Path(out)
-    rows = _load_rows(dataset)
+    datasets = [Path(d) for d in (dataset if isinstance(dataset, list) else [dataset])]
+    out = Path(out)
+    rows = _load_rows(datasets)
     device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
     checkpoint = _latest_checkpoint(out) if resume else None
@@ -162,7 +168,7 @@ def train(dataset: str | Path, base: str | Path, out: str | Path, config: TrainC
                          seconds=round(seconds, 2),
                          examples_per_second=round(trained * config.batch_size / seconds, 2) if seconds else 0.0)
     (out / "training.json").write_text(json.dumps({**result.model_dump(mode="json"), "config": config.model_dump(),
-                                                   "base": str(base), "dataset": str(dataset)}, indent=2) + "\n")
+                                                   "base": str(base), "datasets": [str(d) for d in datasets]}, indent=2) + "\n")
     return result
 
 

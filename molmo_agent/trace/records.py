@@ -32,6 +32,7 @@ class TraceHeader(_Record):
     goal: str
     start_url: str | None
     policy: str
+    policy_model: dict | None = Field(None, description="the model a planner or molmoweb policy asks")
     pointer: dict
     viewport: tuple[int, int]
     scale: float
