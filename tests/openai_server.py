@@ -2,7 +2,7 @@
 
 It looks at the image it is sent (with the OCR pointer) and answers `<point x=".." y="..">`, in
 percent of that image. Faults can be queued: "drop" (close the connection unanswered), "500",
-"400", "garbage" (a 200 whose text holds no point).
+"400", "garbage" (a 200 whose text holds no point), "say:TEXT" (a 200 answering TEXT, as a planner would).
 """
 
 from __future__ import annotations
@@ -61,7 +61,10 @@ def _handler(model: FakeMolmo):
             if fault in ("500", "400"):
                 self._send(int(fault), {"error": {"message": f"scripted {fault}"}})
                 return
-            text = "I am not sure what you mean." if fault == "garbage" else model.answer(body)
+            if fault and fault.startswith("say:"):
+                text = fault[4:]
+            else:
+                text = "I am not sure what you mean." if fault == "garbage" else model.answer(body)
             self._send(200, {"id": "x", "object": "chat.completion", "model": body.get("model"),
                              "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
                                           "finish_reason": "stop"}]})

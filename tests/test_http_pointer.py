@@ -1,4 +1,7 @@
-"""The `http` pointer against a real OpenAI-compatible server on loopback."""
+"""The `http` pointer and the planner policy against a real OpenAI-compatible server on loopback."""
+
+import base64
+import json
 
 import pytest
 
@@ -7,7 +10,7 @@ from molmo_agent.pointers.prompts import model_family
 from molmo_agent.tasks import Task
 from molmo_agent.trace import read_trace
 
-from .conftest import run_task, settings
+from .conftest import cli, run_task, settings
 from .openai_server import fake_molmo_server
 
 PLAN = 'click "Accept all", click "Round trip", type "SFO" into "From", type "JFK" into "To", click "Search flights"'
@@ -75,3 +78,50 @@ def test_model_family_picks_the_prompt():
     assert model_family("allenai/Molmo-7B-D-0924") == "molmo"
     assert model_family("allenai/MolmoWeb-8B") == "molmo2"
     assert model_family("Qwen/Qwen2.5-VL-7B") == "generic"
+
+
+def test_the_planner_sees_the_page_but_never_a_secret(tmp_path, demo_url, molmo, ocr_pointer):
+    endpoint, model = molmo
+    model.faults = ['say:click "Accept all"', 'say:Typing the name.\ntype "{{NAME}}" into "From"',
+                    'say:type "{{NAME}}" into "To"', "say:done"]
+    done = cli("run", "Fill the airports with my name", "--url", demo_url, "--policy", "planner",
+               "--planner", endpoint, "--planner-model", "planner-7b", "--pointer", "dom",
+               "--secret", "NAME=Zebediah", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(model.requests) == 4 and "Zebediah" not in json.dumps(model.requests)
+    prompt = model.requests[2]["messages"][0]["content"][1]["text"]
+    assert prompt.startswith("You operate a web browser") and "GOAL: Fill the airports with my name" in prompt
+    assert '2. type "{{NAME}}" into "From"' in prompt
+    image = model.requests[2]["messages"][0]["content"][0]["image_url"]["url"]
+    png = base64.b64decode(image.split(",", 1)[1])
+    from molmo_agent.observation import Observation
+
+    seen = Observation(screenshot=png, image_size=(1280, 720), viewport=(1280, 720), scale=1, url="", title="",
+                       tabs=[], active_tab=0, dom_signature="")
+    _, lines = ocr_pointer.read(seen)
+    assert lines and not any("zebediah" in text.lower() for _, text, _ in lines), "the typed secret is masked"
+    [run_dir] = tmp_path.iterdir()
+    trace = read_trace(run_dir)
+    assert trace.steps[1].thought == "Typing the name." and trace.steps[1].action.text == "{{NAME}}"
+
+
+def test_a_planner_answer_without_a_step_fails_the_run_with_the_answer_recorded(tmp_path, demo_url, molmo):
+    endpoint, model = molmo
+    model.faults = ["garbage"]
+    done = cli("run", "Book a flight", "--url", demo_url, "--policy", "planner", "--planner", endpoint,
+               "--planner-model", "planner-7b", "--pointer", "dom", "--out", str(tmp_path))
+    assert done.returncode == 1 and "holds no step" in done.stdout
+    [run_dir] = tmp_path.iterdir()
+    assert read_trace(run_dir).steps[0].policy_raw == "I am not sure what you mean."
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--policy", "planner"], "--planner-model is missing"),
+    (["--policy", "planner", "--planner", "gpu:8001", "--planner-model", "m"], "--planner 'gpu:8001' must be an http"),
+    (["--planner-model", "m"], "--planner and --planner-model are for --policy planner"),
+    (["--policy", "dreamer"], "--policy 'dreamer' is not one of steps, planner, molmoweb"),
+    ([], "free-form goal needs a model policy: --policy planner"),
+])
+def test_model_policy_options_are_checked_before_a_browser_starts(tmp_path, args, message):
+    done = cli("run", "Book a flight", "--url", "http://127.0.0.1:9/", *args, "--out", str(tmp_path))
+    assert done.returncode == 2 and message in done.stderr, done.stderr
