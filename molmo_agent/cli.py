@@ -365,6 +365,9 @@ def serve(
 
     try:
         loaded = MolmoModel(model)
+        if loaded.fast:
+            out.print(f"compiling the fast path for batches up to {max_batch} ...")
+            out.print(f"warm in {loaded.warm_up(max_batch):.0f}s")
         server = make_server(loaded, name=name or Path(model).name, host=host, port=port, api_key=api_key,
                              max_batch=max_batch)
     except MolmoAgentError as exc:
@@ -382,7 +385,7 @@ def serve(
 @app.command("make-tiny-model")
 def make_tiny_model(out_dir: Path = typer.Argument(..., help="folder for the checkpoint")) -> None:
     """Build a tiny random Molmo2 with its processor, offline: for tests and trying the model path."""
-    from .models.tiny import build_tiny_molmo2
+    from .models.random import build_tiny_molmo2
 
     out.print(f"tiny Molmo2 written to {build_tiny_molmo2(out_dir)}")
 

@@ -23,7 +23,7 @@ pytest.importorskip("transformers.models.molmo2")
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from molmo_agent.models.tiny import build_tiny_molmo2
+    from molmo_agent.models.random import build_tiny_molmo2
 
     return build_tiny_molmo2(tmp_path_factory.mktemp("models") / "molmo2-tiny")
 
@@ -72,6 +72,18 @@ def test_tiny_model_loads_and_generates_in_batches(tiny):
     answers = model.generate([Image.new("RGB", (1280, 720)), rgba], ["Point to the To.", "Point to the From."],
                              max_new_tokens=6)
     assert len(answers) == 2 and all(isinstance(a, str) for a in answers)
+
+
+def test_the_gpu_fast_path_answers_as_the_plain_one(tiny):
+    """Static cache, compiled decoding and padded batches, forced on the CPU: the answers must not change."""
+    from molmo_agent.models.loading import MolmoModel
+
+    plain, fast = MolmoModel(str(tiny)), MolmoModel(str(tiny), fast=True)
+    assert not plain.fast and fast.warm_up(max_batch=4) > 0
+    images = [Image.new("RGB", (1280, 720), colour) for colour in ("white", "red", "navy")]
+    prompts = ["Point to the To.", "Point to the input field labelled From.", "Point to the Search flights."]
+    assert fast.generate(images, prompts, max_new_tokens=12) == plain.generate(images, prompts, max_new_tokens=12)
+    assert fast.generate(images[:1], prompts[:1]) == plain.generate(images[:1], prompts[:1])
 
 
 def test_molmo_v1_checkpoints_are_sent_to_vllm(tmp_path, demo_url):

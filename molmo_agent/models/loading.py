@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import re
@@ -50,23 +51,79 @@ def rgb(image: Image.Image) -> Image.Image:
     return background
 
 
-class MolmoModel:
-    """A Molmo2-family model in this process. `generate` is thread-safe and batches its inputs."""
+BATCH_SIZES = (1, 2, 4, 8, 16, 32)
+"""On the fast path a batch is padded up to one of these, so each size is compiled once."""
+CACHE_STEP = 512
+"""The static cache's length is rounded up to a multiple of this: a prompt a few tokens longer than the
+last (a planner's history grows every step) reuses the compiled graphs instead of recompiling them."""
+WARM_UP_PROMPT = "Point to the input field labelled Frequent flyer number."
+WARM_UP_NEW_TOKENS = 64
 
-    def __init__(self, path: str, *, device: str | None = None, dtype: str | None = None) -> None:
+
+class MolmoModel:
+    """A Molmo2-family model in this process. `generate` is thread-safe and batches its inputs.
+
+    On a GPU it takes the fast path: a static KV cache, the decoding step compiled with torch.compile
+    (CUDA graphs), batches padded to a few sizes; `warm_up` compiles before the first request.
+    """
+
+    def __init__(self, path: str, *, device: str | None = None, dtype: str | None = None,
+                 fast: bool | None = None) -> None:
         model_cls, processor_cls = _require_ml()
         import torch
 
         _check_family(path)
-        self.path = path
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.dtype = getattr(torch, dtype) if dtype else (torch.bfloat16 if self.device.startswith("cuda") else torch.float32)
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        dtype = getattr(torch, dtype) if dtype else (torch.bfloat16 if device.startswith("cuda") else torch.float32)
         try:
-            self.processor = processor_cls.from_pretrained(path)
-            self.model = model_cls.from_pretrained(path, dtype=self.dtype).to(self.device).eval()
+            processor = processor_cls.from_pretrained(path)
+            model = model_cls.from_pretrained(path, dtype=dtype).to(device)
         except OSError as exc:
             raise ConfigError(f"cannot load a model from {path!r}: {str(exc).splitlines()[0]}") from None
+        self._adopt(path, model, processor, fast)
+
+    @classmethod
+    def in_memory(cls, model, processor, *, name: str, fast: bool | None = None) -> "MolmoModel":
+        """Wrap a model built in this process (a random one for benchmarks) without a checkpoint on disk."""
+        wrapped = cls.__new__(cls)
+        wrapped._adopt(name, model, processor, fast)
+        return wrapped
+
+    def _adopt(self, path: str, model, processor, fast: bool | None) -> None:
+        self.path, self.model, self.processor = path, model.eval(), processor
+        self.device, self.dtype = str(model.device), model.dtype
         self._lock = threading.Lock()
+        self.fast = self.device.startswith("cuda") if fast is None else fast
+        # Our own copy: two wrappers of one model (a benchmark's plain and fast paths) must not share it.
+        self.generation_config = copy.deepcopy(model.generation_config)
+        self.generation_config.update(do_sample=False, pad_token_id=processor.tokenizer.pad_token_id)
+        if self.fast:
+            from transformers import CompileConfig
+
+            compile_config = CompileConfig(dynamic=False)
+            # transformers compiles only on accelerators unless told; this lets a CPU run the same path (tests)
+            compile_config._compile_all_devices = True
+            self.generation_config.cache_implementation = "static"
+            self.generation_config.compile_config = compile_config
+            import torch._dynamo
+
+            # One graph per batch size and cache length: more than dynamo's default of 8 before it gives up.
+            torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
+
+    def warm_up(self, max_batch: int = 1, viewport: tuple[int, int] = (1280, 720)) -> float:
+        """Compile the fast path for every padded batch size up to `max_batch` and size the static cache
+        for long prompts, so that no request pays for it. Returns the seconds it took."""
+        import time
+
+        if not self.fast:
+            return 0.0
+        started = time.perf_counter()
+        image = Image.new("RGB", viewport, "white")
+        for size in BATCH_SIZES:
+            self.generate([image] * size, [WARM_UP_PROMPT] * size, max_new_tokens=WARM_UP_NEW_TOKENS)
+            if size >= max_batch:
+                break
+        return time.perf_counter() - started
 
     def describe(self) -> dict:
         return {"model": self.path, "device": self.device}
@@ -90,6 +147,10 @@ class MolmoModel:
         """One answer per (image, prompt) pair, generated as one batch, greedily."""
         import torch
 
+        count = len(images)
+        if self.fast:  # pad to a compiled batch size with copies of the last request
+            padded = next((size for size in BATCH_SIZES if size >= count), count)
+            images, prompts = images + [images[-1]] * (padded - count), prompts + [prompts[-1]] * (padded - count)
         texts = [self.prompt(p) for p in prompts]
         with self._lock, torch.inference_mode():
             tokenizer = self.processor.tokenizer
@@ -98,13 +159,19 @@ class MolmoModel:
             inputs = {k: v.to(self.device) if hasattr(v, "to") else v for k, v in inputs.items()}
             if "pixel_values" in inputs:
                 inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
-            output = self.model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
-                                         pad_token_id=tokenizer.pad_token_id)
+            config = copy.copy(self.generation_config)
+            config.max_new_tokens = max_new_tokens
+            if self.fast:
+                config.max_cache_len = -(-(inputs["input_ids"].shape[1] + max_new_tokens) // CACHE_STEP) * CACHE_STEP
+            output = self.model.generate(**inputs, generation_config=config)
         new = output[:, inputs["input_ids"].shape[1]:]
-        return [tokenizer.decode(row, skip_special_tokens=True).strip() for row in new]
+        return [tokenizer.decode(row, skip_special_tokens=True).strip() for row in new[:count]]
 
 
 @functools.lru_cache(maxsize=4)
 def load_model(path: str) -> MolmoModel:
-    """One loaded copy per checkpoint in this process: a planner, a pointer and eval workers share it."""
-    return MolmoModel(path)
+    """One loaded (and warmed up) copy per checkpoint in this process: a planner, a pointer and eval
+    workers share it."""
+    model = MolmoModel(path)
+    model.warm_up()
+    return model

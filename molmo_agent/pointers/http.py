@@ -32,8 +32,9 @@ class HttpPointer:
     needs_elements = False
 
     def __init__(self, endpoint: str, model: str, *, api_key: str | None = None, timeout_s: float = 60.0,
-                 retries: int = 3, family: str | None = None) -> None:
+                 retries: int = 3, family: str | None = None, max_tokens: int = MAX_TOKENS) -> None:
         self.chat = ChatEndpoint(endpoint, model, api_key=api_key, timeout_s=timeout_s, retries=retries)
+        self.max_tokens = max_tokens
         self.family = family or model_family(model)
         if self.family not in PROMPTS:
             raise ConfigError(f"unknown model family {self.family!r}; use one of {', '.join(PROMPTS)}")
@@ -43,5 +44,5 @@ class HttpPointer:
 
     def locate(self, target: str, observation: Observation, *, field: bool = False) -> PointerAnswer:
         url, size = image_data_url(observation)
-        text = self.chat.ask(url, prompt_for(target, self.family, field=field), max_tokens=MAX_TOKENS)
+        text = self.chat.ask(url, prompt_for(target, self.family, field=field), max_tokens=self.max_tokens)
         return PointerAnswer(raw=text, points=parse_points(text), image_size=size)
