@@ -1,13 +1,22 @@
 """molmo-agent: web agents that see the page as pixels and act by pointing."""
 
+from __future__ import annotations
+
+import importlib
+
 __version__ = "0.1.0"
 
-from .agent import Agent, RunResult  # noqa: E402
-from .browser import Browser, BrowserConfig  # noqa: E402
-from .errors import MolmoAgentError  # noqa: E402
-from .pointers import make_pointer  # noqa: E402
-from .policies import StepsPolicy  # noqa: E402
-from .trace import read_trace  # noqa: E402
+# Loaded on first use, so that the model side (serve, train, the pointers) imports without a browser stack.
+_EXPORTS = {
+    "Agent": ".agent", "RunResult": ".agent", "Browser": ".browser", "BrowserConfig": ".browser",
+    "MolmoAgentError": ".errors", "make_pointer": ".pointers", "StepsPolicy": ".policies", "read_trace": ".trace",
+}
 
-__all__ = ["Agent", "Browser", "BrowserConfig", "MolmoAgentError", "RunResult", "StepsPolicy",
-           "__version__", "make_pointer", "read_trace"]
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    raise AttributeError(f"module 'molmo_agent' has no attribute {name!r}")
+
+
+__all__ = ["__version__", *_EXPORTS]

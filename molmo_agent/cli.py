@@ -329,6 +329,8 @@ def train(
     lr: float = typer.Option(1e-5, "--lr", help="language model learning rate"),
     lr_vision: float = typer.Option(5e-6, "--lr-vision"), lr_connector: float = typer.Option(5e-6, "--lr-connector"),
     save_every: int = typer.Option(100, "--save-every", min=1), resume: bool = typer.Option(False, "--resume"),
+    activation_checkpointing: bool = typer.Option(False, "--activation-checkpointing",
+                                                  help="less GPU memory for full fine-tuning, some more time"),
     device: Optional[str] = typer.Option(None, "--device", help="cuda, cpu (default: cuda when present)"),
 ) -> None:
     """Fine-tune a Molmo2-family model on an exported dataset; the result loads into --pointer molmo and serve."""
@@ -338,7 +340,8 @@ def train(
     from .sft.train import train as train_model
 
     config = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, lr_vision=lr_vision, lr_connector=lr_connector,
-                         lora=lora, save_every=save_every, device=device)
+                         lora=lora, save_every=save_every, device=device,
+                         activation_checkpointing=activation_checkpointing)
     with Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}"),
                   TimeElapsedColumn(), console=out) as progress:
         bar = progress.add_task("train", total=steps, loss="")
@@ -348,7 +351,9 @@ def train(
         except MolmoAgentError as exc:
             _fail(exc)
     out.print(f"trained {result.steps} steps on {result.examples} examples in {result.seconds:.1f}s "
-              f"({result.examples_per_second:.1f} examples/s), final loss {result.final_loss:.4f}: {result.out}")
+              f"({result.examples_per_second:.1f} examples/s"
+              + (f", peak GPU memory {result.peak_gpu_gib} GiB" if result.peak_gpu_gib else "")
+              + f"), final loss {result.final_loss:.4f}: {result.out}")
 
 
 @app.command()

@@ -32,18 +32,21 @@ class TrainConfig(BaseModel):
     warmup_steps: int = 20
     lora: bool = False
     lora_rank: int = 16
+    activation_checkpointing: bool = Field(False, description="recompute activations in the backward pass: "
+                                           "less memory for full fine-tuning of large models, some more time")
     save_every: int = 100
     seed: int = 0
     device: str | None = None
 
 
 class TrainResult(BaseModel):
-    out: Path
+    out: Path | None
     steps: int
     final_loss: float
     examples: int
     seconds: float
     examples_per_second: float
+    peak_gpu_gib: float | None = None
 
 
 def _load_rows(datasets: list[Path]) -> list[dict]:
@@ -103,25 +106,34 @@ def _latest_checkpoint(out: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def train(dataset: str | Path | list[str | Path], base: str | Path, out: str | Path,
+def train(dataset: str | Path | list[str | Path], base: str | Path | tuple, out: str | Path | None,
           config: TrainConfig | None = None, *,
           resume: bool = False, on_step: Callable[[int, float], None] | None = None) -> TrainResult:
+    """Fine-tune `base` (a checkpoint, or a (model, processor) pair built in memory) and write it to `out`
+    (None writes nothing: for speed benchmarks)."""
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
     config = config or TrainConfig()
     datasets = [Path(d) for d in (dataset if isinstance(dataset, list) else [dataset])]
-    out = Path(out)
+    out = Path(out) if out is not None else None
     rows = _load_rows(datasets)
     device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
     dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-    checkpoint = _latest_checkpoint(out) if resume else None
-    source = checkpoint or base
-    try:
-        processor = AutoProcessor.from_pretrained(str(source))
-        model = AutoModelForImageTextToText.from_pretrained(str(source), dtype=dtype).to(device)
-    except OSError as exc:
-        raise ConfigError(f"cannot load the base model {source}: {str(exc).splitlines()[0]}") from None
+    checkpoint = _latest_checkpoint(out) if resume and out else None
+    if isinstance(base, tuple) and checkpoint is None:
+        model, processor = base
+        model.to(device)
+    else:
+        source = checkpoint or base
+        try:
+            processor = AutoProcessor.from_pretrained(str(source))
+            model = AutoModelForImageTextToText.from_pretrained(str(source), dtype=dtype).to(device)
+        except OSError as exc:
+            raise ConfigError(f"cannot load the base model {source}: {str(exc).splitlines()[0]}") from None
+    if config.activation_checkpointing:  # named gradient_checkpointing_enable before transformers 5.24
+        (getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable)()
+        model.config.use_cache = False
     if config.lora:
         from peft import LoraConfig, get_peft_model
 
@@ -156,19 +168,23 @@ def train(dataset: str | Path | list[str | Path], base: str | Path, out: str | P
         loss_value = float(loss.detach())
         if on_step:
             on_step(step, loss_value)
-        if step % config.save_every == 0 and step < config.steps:
+        if out is not None and step % config.save_every == 0 and step < config.steps:
             _save(model, processor, out / f"checkpoint-{step}", config)
             torch.save({"optimizer": optimizer.state_dict(), "step": step}, out / f"checkpoint-{step}" / "optimizer.pt")
     seconds = time.perf_counter() - started
     trained = config.steps - start_step
+    peak = torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else None
+    result = TrainResult(out=out, steps=config.steps, final_loss=loss_value, examples=len(examples),
+                         seconds=round(seconds, 2), peak_gpu_gib=round(peak, 1) if peak else None,
+                         examples_per_second=round(trained * config.batch_size / seconds, 2) if seconds else 0.0)
+    if out is None:
+        return result
     _save(model, processor, out, config, merge=True)
     for old in out.glob("checkpoint-*"):
         shutil.rmtree(old)
-    result = TrainResult(out=out, steps=config.steps, final_loss=loss_value, examples=len(examples),
-                         seconds=round(seconds, 2),
-                         examples_per_second=round(trained * config.batch_size / seconds, 2) if seconds else 0.0)
     (out / "training.json").write_text(json.dumps({**result.model_dump(mode="json"), "config": config.model_dump(),
-                                                   "base": str(base), "datasets": [str(d) for d in datasets]}, indent=2) + "\n")
+                                                   "base": str(base), "datasets": [str(d) for d in datasets]},
+                                                  indent=2) + "\n")
     return result
 
 
