@@ -111,8 +111,8 @@ class MolmoModel:
             torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
 
     def warm_up(self, max_batch: int = 1, viewport: tuple[int, int] = (1280, 720)) -> float:
-        """Compile the fast path for every padded batch size up to `max_batch` and size the static cache
-        for long prompts, so that no request pays for it. Returns the seconds it took."""
+        """Compile the fast path for every padded batch size up to `max_batch`, with the cache sized for a
+        pointing request, so that no such request pays for compilation. Returns the seconds it took."""
         import time
 
         if not self.fast:
