@@ -72,10 +72,11 @@ def parse_request(body: bytes) -> tuple[Image.Image, str, int]:
 
 
 class Batcher:
-    """Gathers requests that arrive together and runs them through the model as one batch."""
+    """Runs requests through the model in batches: each batch takes every request that arrived while the
+    one before it ran (up to `max_batch`), so a lone request never waits and a crowd shares the work."""
 
-    def __init__(self, model, *, max_batch: int = 8, window_s: float = 0.01) -> None:
-        self.model, self.max_batch, self.window_s = model, max_batch, window_s
+    def __init__(self, model, *, max_batch: int = 8) -> None:
+        self.model, self.max_batch = model, max_batch
         self._queue: queue.Queue = queue.Queue()
         self.batches: list[int] = []  # sizes of the batches run, for benchmarks and tests
         threading.Thread(target=self._loop, name="molmo-batcher", daemon=True).start()
@@ -88,10 +89,9 @@ class Batcher:
     def _loop(self) -> None:
         while True:
             pending = [self._queue.get()]
-            deadline = time.monotonic() + self.window_s
             while len(pending) < self.max_batch:
                 try:
-                    pending.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                    pending.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
             self.batches.append(len(pending))
