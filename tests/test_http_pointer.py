@@ -2,6 +2,7 @@
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 
@@ -125,3 +126,10 @@ def test_a_planner_answer_without_a_step_fails_the_run_with_the_answer_recorded(
 def test_model_policy_options_are_checked_before_a_browser_starts(tmp_path, args, message):
     done = cli("run", "Book a flight", "--url", "http://127.0.0.1:9/", *args, "--out", str(tmp_path))
     assert done.returncode == 2 and message in done.stderr, done.stderr
+
+
+def test_eval_checks_the_planner_options_before_any_episode(tmp_path):
+    suite = str(Path(__file__).parents[1] / "tasks" / "suite")
+    done = cli("eval", suite, "--policy", "planner", "--planner", "http://127.0.0.1:9/v1", "--out", str(tmp_path))
+    assert done.returncode == 2 and "--planner-model is missing" in done.stderr, done.stderr
+    assert not any(tmp_path.iterdir()), "nothing ran"
