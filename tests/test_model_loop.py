@@ -172,27 +172,36 @@ def test_training_resumes_from_its_last_checkpoint_and_lora_leaves_the_vision_to
     assert any(not torch.equal(base[k], tuned[k]) for k in base if "language_model.layers.0.self_attn.q_proj" in k)
 
 
-def test_the_loop_closes(tmp_path, tiny, demo_traces, capsys):
+@pytest.fixture(scope="module")
+def pointing_model(tmp_path_factory, tiny, demo_traces):
+    """A tiny Molmo2 trained from random weights to point, on the demo recorded on two layouts at two scale
+    factors; the screenshots at scale 1.5 are held out. Returns (training result, dataset folder)."""
+    from molmo_agent.sft.export import export
+    from molmo_agent.sft.train import TrainConfig, train
+
+    tmp = tmp_path_factory.mktemp("pointing")
+    train_runs = [demo_traces[k] for k in ("a1", "a2", "b1", "b2")]
+    export(train_runs, tmp / "data", holdout=[demo_traces["a15"], demo_traces["b15"]], test_fraction=0)
+    config = TrainConfig(steps=600, batch_size=8, lr=3e-3, lr_vision=3e-3, lr_connector=3e-3, warmup_steps=20)
+    return train(tmp / "data", tiny, tmp / "molmo2-demo", config), tmp / "data"
+
+
+def test_the_loop_closes(tmp_path, pointing_model, capsys):
     """Record with the dom pointer on two layouts, export, train a tiny Molmo2 from random weights on the CPU,
     then point with it: in-process, and through serve with the http pointer. The demo task must succeed,
     and the points on held-out screenshots of both layouts must land in their targets."""
     from molmo_agent.models.loading import MolmoModel
     from molmo_agent.pointers.http import HttpPointer
     from molmo_agent.pointers.molmo import MolmoPointer
-    from molmo_agent.sft.export import export
     from molmo_agent.sft.score import hit_rate
-    from molmo_agent.sft.train import TrainConfig, train
 
-    train_runs = [demo_traces[k] for k in ("a1", "a2", "b1", "b2")]  # two layouts, two scale factors
-    counts = export(train_runs, tmp_path / "data", holdout=[demo_traces["a15"], demo_traces["b15"]], test_fraction=0)
-    config = TrainConfig(steps=TRAIN_STEPS, batch_size=8, lr=3e-3, lr_vision=3e-3, lr_connector=3e-3, warmup_steps=20)
-    result = train(tmp_path / "data", tiny, tmp_path / "molmo2-demo", config)
-    model = MolmoModel(str(result.out))
-    held_out = hit_rate(model, tmp_path / "data")
+    result, data = pointing_model
+    held_out = hit_rate(MolmoModel(str(result.out)), data)
     with capsys.disabled():
         print(f"\ntrained {result.steps} steps ({result.seconds:.0f}s, {result.examples_per_second:.0f} examples/s); "
               f"held-out hit rate {held_out.hits}/{held_out.examples}")
-    assert held_out.examples == counts["test"] > 12 and held_out.rate >= 0.9
+    held_out_examples = len((data / "test" / "metadata.jsonl").read_text().splitlines())
+    assert held_out.examples == held_out_examples > 12 and held_out.rate >= 0.9
 
     task = load_task(DEMO_SITE.parent / "task.yaml")
     in_process = run_task(task, settings(tmp_path / "runs"), pointer=MolmoPointer(str(result.out)))
@@ -203,13 +212,11 @@ def test_the_loop_closes(tmp_path, tiny, demo_traces, capsys):
     assert over_http.status == "success", over_http.end.reason
 
 
-TRAIN_STEPS = 600
-
-
-def test_model_policies_decide_the_demo_after_training_on_exported_steps(tmp_path, tiny, demo_traces):
+def test_model_policies_decide_the_demo_after_training_on_exported_steps(tmp_path, tiny, demo_traces, pointing_model):
     """The loop for whole steps: export the demo's steps as MolmoWeb actions and as planner steps, train one
     tiny model on both, and let it decide every step of the demo task: as the molmoweb policy in this
-    process and through serve, and as the planner through serve, the dom pointer grounding what it names."""
+    process and through serve, and as the planner through serve with the trained Molmo2 pointer, served
+    too, finding what each step names (the `run "book a flight" --url` set-up, no DOM anywhere)."""
     from molmo_agent.run import PointerSettings
     from molmo_agent.sft.export import export
     from molmo_agent.sft.train import TrainConfig, train
@@ -229,10 +236,10 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(tmp_pat
                "--out", str(tmp_path / "runs"), timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "success after 14 steps" in done.stdout
-    with served(result.out) as (base, _):
+    with served(result.out) as (base, _), served(pointing_model[0].out) as (pointer_base, _):
         planned = cli("run", "--task", task_file, "--policy", "planner", "--planner", f"{base}/v1",
-                      "--planner-model", "policy-demo", "--pointer", "dom", "--out", str(tmp_path / "planned"),
-                      timeout=600)
+                      "--planner-model", "policy-demo", "--pointer", "http", "--endpoint", f"{pointer_base}/v1",
+                      "--model", "molmo2-demo", "--out", str(tmp_path / "planned"), timeout=600)
         over_http = settings(tmp_path / "web-http")
         over_http.policy = "molmoweb"
         over_http.pointer = PointerSettings(name="dom", endpoint=f"{base}/v1", model="policy-demo")
@@ -243,5 +250,7 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(tmp_pat
     trace = read_trace(run_dir)
     assert trace.header.policy == "planner" and trace.header.policy_model == {"endpoint": f"{base}/v1",
                                                                                "model": "policy-demo"}
-    assert trace.steps[2].policy_raw == 'type "SFO" into "From"' and trace.steps[2].grounding[0].target == "From"
+    typed = trace.steps[2]
+    assert typed.policy_raw == 'type "SFO" into "From"' and typed.grounding[0].target == "From"
+    assert typed.grounding[0].raw.startswith('<points coords="1 1 '), "the served Molmo2 pointed"
     assert web.status == "success", web.end.reason
