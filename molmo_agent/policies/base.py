@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from ..actions import Action
 from ..observation import Observation
-
+from ..pointers.prompts import viewport_image
 from ..trace.records import ReplayStep
 
 if TYPE_CHECKING:
@@ -28,3 +28,31 @@ class Policy(Protocol):
     name: str
 
     def decide(self, observation: Observation, history: list["StepRecord"]) -> Decision: ...
+
+
+class ModelPolicy:
+    """A policy that shows a model the screenshot and a prompt each step and reads its answer as a decision.
+
+    `model` generates text from (images, prompts): an in-process `MolmoModel` or a `ChatEndpoint`.
+    """
+
+    name = "model"
+    max_tokens = 160
+
+    def __init__(self, model) -> None:
+        self.model = model
+        self.goal = ""
+
+    def start(self, goal: str) -> None:
+        self.goal = goal
+
+    def decide(self, observation: Observation, history: list["StepRecord"]) -> Decision:
+        prompt = self.prompt(observation, history)
+        [text] = self.model.generate([viewport_image(observation)], [prompt], max_new_tokens=self.max_tokens)
+        return self.read(text, observation)
+
+    def prompt(self, observation: Observation, history: list["StepRecord"]) -> str:
+        raise NotImplementedError
+
+    def read(self, text: str, observation: Observation) -> Decision:
+        raise NotImplementedError

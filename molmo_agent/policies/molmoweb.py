@@ -12,8 +12,7 @@ from .. import actions as A
 from ..errors import PointParseError
 from ..observation import Observation
 from ..points import parse_molmoweb
-from ..pointers.prompts import viewport_image
-from .base import Decision
+from .base import Decision, ModelPolicy
 
 
 NAMES = {"click": "click", "double_click": "dblclick", "hover": "hover_at", "drag": "mouse_drag_and_drop",
@@ -94,20 +93,13 @@ def to_action(action: dict, viewport: tuple[int, int], text: str) -> A.Action:
     raise PointParseError(f"unknown MolmoWeb action {name!r}", text)
 
 
-class MolmoWebPolicy:
+class MolmoWebPolicy(ModelPolicy):
     name = "molmoweb"
 
-    def __init__(self, model) -> None:
-        """`model` generates text from (images, prompts): an in-process `MolmoModel` or a `ChatEndpoint`."""
-        self.model = model
-        self.goal = ""
-
-    def start(self, goal: str) -> None:
-        self.goal = goal
-
-    def decide(self, observation: Observation, history: list) -> Decision:
+    def prompt(self, observation: Observation, history: list) -> str:
         previous = previous_steps(history, observation.viewport)
-        prompt = molmoweb_prompt(self.goal, previous, observation.title, observation.url)
-        [text] = self.model.generate([viewport_image(observation)], [prompt], max_new_tokens=160)
+        return molmoweb_prompt(self.goal, previous, observation.title, observation.url)
+
+    def read(self, text: str, observation: Observation) -> Decision:
         thought, action = parse_molmoweb(text)
         return Decision(action=to_action(action, observation.viewport, text), thought=thought, raw=text)

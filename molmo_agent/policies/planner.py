@@ -12,14 +12,12 @@ import re
 
 from ..errors import PointParseError, StepSyntaxError
 from ..observation import Observation
-from ..pointers.prompts import viewport_image
-from .base import Decision
+from .base import Decision, ModelPolicy
 from .steps import parse_step, to_step
 
 INSTRUCTIONS = """You operate a web browser for a user. Answer with the next step only, in one of these forms:
 click "VISIBLE TEXT OR LABEL" | type "TEXT" into "FIELD LABEL" | select "OPTION" in "FIELD LABEL" | press Enter | scroll down | scroll up | goto URL | back | done | done "ANSWER" | fail "REASON"
 Name an element by the text a person sees on it or beside it. Say done once the goal is reached."""
-MAX_TOKENS = 96
 
 
 def previous_steps(steps: list) -> list[str]:
@@ -51,19 +49,13 @@ def read_step(text: str):
     raise PointParseError(f"the planner's answer holds no step: {text.strip()[:200]!r}", text)
 
 
-class PlannerPolicy:
+class PlannerPolicy(ModelPolicy):
     name = "planner"
+    max_tokens = 96
 
-    def __init__(self, model) -> None:
-        """`model` generates text from (images, prompts): a `ChatEndpoint` or an in-process `MolmoModel`."""
-        self.model = model
-        self.goal = ""
+    def prompt(self, observation: Observation, history: list) -> str:
+        return planner_prompt(self.goal, previous_steps(history), observation.title, observation.url)
 
-    def start(self, goal: str) -> None:
-        self.goal = goal
-
-    def decide(self, observation: Observation, history: list) -> Decision:
-        prompt = planner_prompt(self.goal, previous_steps(history), observation.title, observation.url)
-        [text] = self.model.generate([viewport_image(observation)], [prompt], max_new_tokens=MAX_TOKENS)
+    def read(self, text: str, observation: Observation) -> Decision:
         action, thought = read_step(text)
         return Decision(action=action, thought=thought, raw=text)
