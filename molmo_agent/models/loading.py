@@ -5,8 +5,11 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import os
 import re
 import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image
@@ -93,7 +96,10 @@ class MolmoModel:
         self.path, self.model, self.processor = path, model.eval(), processor
         self.device, self.dtype = str(model.device), model.dtype
         self._lock = threading.Lock()
-        self.fast = self.device.startswith("cuda") if fast is None else fast
+        self._runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="molmo-generate")
+        if fast is None:
+            fast = self.device.startswith("cuda") and os.environ.get("MOLMO_AGENT_FAST_PATH", "1") != "0"
+        self.fast = fast
         # Our own copy: two wrappers of one model (a benchmark's plain and fast paths) must not share it.
         self.generation_config = copy.deepcopy(model.generation_config)
         self.generation_config.update(do_sample=False, pad_token_id=processor.tokenizer.pad_token_id)
@@ -119,10 +125,17 @@ class MolmoModel:
             return 0.0
         started = time.perf_counter()
         image = Image.new("RGB", viewport, "white")
-        for size in BATCH_SIZES:
-            self.generate([image] * size, [WARM_UP_PROMPT] * size, max_new_tokens=WARM_UP_NEW_TOKENS)
-            if size >= max_batch:
-                break
+        try:
+            for size in BATCH_SIZES:
+                self.generate([image] * size, [WARM_UP_PROMPT] * size, max_new_tokens=WARM_UP_NEW_TOKENS)
+                if size >= max_batch:
+                    break
+        except Exception as exc:  # noqa: BLE001 - a compiler failure must not take the model down
+            warnings.warn(f"the fast generation path failed to compile ({type(exc).__name__}: {exc}); "
+                          "using the plain path (set MOLMO_AGENT_FAST_PATH=0 to skip trying)", stacklevel=2)
+            self.fast = False
+            self.generation_config.cache_implementation = None
+            self.generation_config.compile_config = None
         return time.perf_counter() - started
 
     def describe(self) -> dict:
@@ -145,17 +158,24 @@ class MolmoModel:
 
     def generate(self, images: list[Image.Image], prompts: list[str], *, max_new_tokens: int = 48) -> list[str]:
         """One answer per (image, prompt) pair, generated as one batch, greedily."""
-        import torch
-
         count = len(images)
         if self.fast:  # pad to a compiled batch size with copies of the last request
             padded = next((size for size in BATCH_SIZES if size >= count), count)
             images, prompts = images + [images[-1]] * (padded - count), prompts + [prompts[-1]] * (padded - count)
         texts = [self.prompt(p) for p in prompts]
-        with self._lock, torch.inference_mode():
-            tokenizer = self.processor.tokenizer
+        tokenizer = self.processor.tokenizer
+        with self._lock:
             tokenizer.padding_side = "left"
             inputs = self.processor(images=[[rgb(i)] for i in images], text=texts, padding=True, return_tensors="pt")
+            # Always on the same thread: CUDA graphs recorded on one thread are not replayed on another.
+            output = self._runner.submit(self._generate, inputs, max_new_tokens).result()
+        new = output[:, inputs["input_ids"].shape[1]:]
+        return [tokenizer.decode(row, skip_special_tokens=True).strip() for row in new[:count]]
+
+    def _generate(self, inputs, max_new_tokens: int):
+        import torch
+
+        with torch.inference_mode():
             inputs = {k: v.to(self.device) if hasattr(v, "to") else v for k, v in inputs.items()}
             if "pixel_values" in inputs:
                 inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
@@ -163,9 +183,7 @@ class MolmoModel:
             config.max_new_tokens = max_new_tokens
             if self.fast:
                 config.max_cache_len = -(-(inputs["input_ids"].shape[1] + max_new_tokens) // CACHE_STEP) * CACHE_STEP
-            output = self.model.generate(**inputs, generation_config=config)
-        new = output[:, inputs["input_ids"].shape[1]:]
-        return [tokenizer.decode(row, skip_special_tokens=True).strip() for row in new[:count]]
+            return self.model.generate(**inputs, generation_config=config).cpu()
 
 
 @functools.lru_cache(maxsize=4)
