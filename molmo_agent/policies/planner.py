@@ -51,7 +51,6 @@ def read_step(text: str):
 
 class PlannerPolicy(ModelPolicy):
     name = "planner"
-    max_tokens = 96
 
     def prompt(self, observation: Observation, history: list) -> str:
         return planner_prompt(self.goal, previous_steps(history), observation.title, observation.url)
