@@ -3,7 +3,7 @@
     POST /v1/chat/completions   one image (data URL) and text in the last user message
     GET  /v1/models, GET /health
 
-Concurrent requests are gathered into one batch for the model. A malformed request gets a 4xx with a
+Concurrent requests are generated as one batch (the model batches whatever waits together). A malformed request gets a 4xx with a
 message and touches no other request.
 """
 
@@ -14,12 +14,9 @@ import binascii
 import hmac
 import io
 import json
-import queue
 import socket
-import threading
 import time
 import uuid
-from concurrent.futures import Future
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from PIL import Image, UnidentifiedImageError
@@ -71,43 +68,9 @@ def parse_request(body: bytes) -> tuple[Image.Image, str, int]:
     return image, text, max_tokens
 
 
-class Batcher:
-    """Runs requests through the model in batches: each batch takes every request that arrived while the
-    one before it ran (up to `max_batch`), so a lone request never waits and a crowd shares the work."""
-
-    def __init__(self, model, *, max_batch: int = 8) -> None:
-        self.model, self.max_batch = model, max_batch
-        self._queue: queue.Queue = queue.Queue()
-        self.batches: list[int] = []  # sizes of the batches run, for benchmarks and tests
-        threading.Thread(target=self._loop, name="molmo-batcher", daemon=True).start()
-
-    def submit(self, image: Image.Image, text: str, max_tokens: int) -> Future:
-        future: Future = Future()
-        self._queue.put((image, text, max_tokens, future))
-        return future
-
-    def _loop(self) -> None:
-        while True:
-            pending = [self._queue.get()]
-            while len(pending) < self.max_batch:
-                try:
-                    pending.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            self.batches.append(len(pending))
-            try:
-                answers = self.model.generate([p[0] for p in pending], [p[1] for p in pending],
-                                              max_new_tokens=max(p[2] for p in pending))
-                for p, answer in zip(pending, answers):
-                    p[3].set_result(answer)
-            except Exception as exc:  # noqa: BLE001 - the batch's requests get a 500; the server goes on
-                for p in pending:
-                    p[3].set_exception(exc)
-
-
 def make_server(model, *, name: str, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
                 max_batch: int = 8) -> ThreadingHTTPServer:
-    batcher = Batcher(model, max_batch=max_batch)
+    model.batcher.max_batch = max_batch
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -161,7 +124,7 @@ def make_server(model, *, name: str, host: str = "127.0.0.1", port: int = 8000, 
             except RequestError as exc:
                 return self._error(exc.status, str(exc))
             try:
-                answer = batcher.submit(image, text, max_tokens).result(timeout=600)
+                [answer] = model.generate([image], [text], max_new_tokens=max_tokens)
             except Exception as exc:  # noqa: BLE001
                 return self._error(500, f"the model failed: {type(exc).__name__}: {exc}")
             self._send(200, {
@@ -172,5 +135,4 @@ def make_server(model, *, name: str, host: str = "127.0.0.1", port: int = 8000, 
 
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
-    server.batcher = batcher
     return server

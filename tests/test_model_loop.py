@@ -47,9 +47,10 @@ def served(model_dir, **options):
     from molmo_agent.models.loading import MolmoModel
     from molmo_agent.serve import make_server
 
-    server = make_server(MolmoModel(str(model_dir)), name=Path(model_dir).name, port=0, **options)
+    model = MolmoModel(str(model_dir))
+    server = make_server(model, name=Path(model_dir).name, port=0, **options)
     with running(server) as base:
-        yield base, server
+        yield base, model
 
 
 def _png_url(size=(320, 180), colour="white") -> str:
@@ -72,6 +73,14 @@ def test_tiny_model_loads_and_generates_in_batches(tiny):
     answers = model.generate([Image.new("RGB", (1280, 720)), rgba], ["Point to the To.", "Point to the From."],
                              max_new_tokens=6)
     assert len(answers) == 2 and all(isinstance(a, str) for a in answers)
+    images = [Image.new("RGB", (1280, 720), colour) for colour in ("white", "red", "navy", "green", "grey", "black")]
+    prompts = [f"Point to the {word}." for word in ("To", "From", "Search", "Book", "Cabin", "Email")]
+    alone = [model.generate([image], [prompt], max_new_tokens=8)[0] for image, prompt in zip(images, prompts)]
+    with ThreadPoolExecutor(len(images)) as pool:  # eval workers sharing one model
+        together = list(pool.map(lambda pair: model.generate([pair[0]], [pair[1]], max_new_tokens=8)[0],
+                                 zip(images, prompts)))
+    assert together == alone, "each caller gets its own answer"
+    assert max(model.batcher.batches) > 1, "callers waiting together share a batch"
 
 
 def test_the_gpu_fast_path_answers_as_the_plain_one(tiny):
@@ -98,7 +107,7 @@ def test_molmo_v1_checkpoints_are_sent_to_vllm(tmp_path, demo_url):
 
 
 def test_serve_answers_like_an_openai_server_and_refuses_bad_requests(tiny):
-    with served(tiny, api_key="sekret", max_batch=8) as (base, server):
+    with served(tiny, api_key="sekret", max_batch=8) as (base, model):
         auth = {"Authorization": "Bearer sekret"}
         assert httpx.get(f"{base}/health").json()["status"] == "ok"
         assert httpx.get(f"{base}/v1/models").status_code == 401
@@ -118,7 +127,7 @@ def test_serve_answers_like_an_openai_server_and_refuses_bad_requests(tiny):
         assert [r.status_code for r in responses] == [200, 200, 200, 400, 200, 200, 200, 200, 200]
         answer = responses[0].json()["choices"][0]["message"]
         assert answer["role"] == "assistant" and isinstance(answer["content"], str)
-        assert max(server.batcher.batches) > 1, "concurrent requests share a batch"
+        assert max(model.batcher.batches) > 1, "concurrent requests share a batch"
 
 
 def test_export_writes_a_dataset_that_datasets_loads(tmp_path, demo_traces):

@@ -7,14 +7,13 @@ import functools
 import json
 import os
 import re
-import threading
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PIL import Image
 
 from ..errors import ConfigError
+from .batcher import Batcher
 
 VLLM_HINT = (
     "Molmo v1 checkpoints ({name}) run only on transformers 4.x; serve them with vLLM "
@@ -64,7 +63,7 @@ WARM_UP_NEW_TOKENS = 64
 
 
 class MolmoModel:
-    """A Molmo2-family model in this process. `generate` is thread-safe and batches its inputs.
+    """A Molmo2-family model in this process. `generate` is thread-safe and batches what waits together.
 
     On a GPU it takes the fast path: a static KV cache, the decoding step compiled with torch.compile
     (CUDA graphs), batches padded to a few sizes; `warm_up` compiles before the first request.
@@ -95,8 +94,7 @@ class MolmoModel:
     def _adopt(self, path: str, model, processor, fast: bool | None) -> None:
         self.path, self.model, self.processor = path, model.eval(), processor
         self.device, self.dtype = str(model.device), model.dtype
-        self._lock = threading.Lock()
-        self._runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="molmo-generate")
+        self.batcher = Batcher(self._generate_batch, max_batch=BATCH_SIZES[-1], name="molmo-generate")
         if fast is None:
             fast = self.device.startswith("cuda") and os.environ.get("MOLMO_AGENT_FAST_PATH", "1") != "0"
         self.fast = fast
@@ -157,24 +155,24 @@ class MolmoModel:
         return self.prompt_with(self.processor)(text)
 
     def generate(self, images: list[Image.Image], prompts: list[str], *, max_new_tokens: int = 48) -> list[str]:
-        """One answer per (image, prompt) pair, generated as one batch, greedily."""
-        count = len(images)
+        """One answer per (image, prompt) pair, greedily. Thread-safe: requests that wait together, from one
+        call or from many threads (eval workers, serve's connections), are generated as one batch."""
+        futures = [self.batcher.submit((image, prompt, max_new_tokens)) for image, prompt in zip(images, prompts)]
+        return [future.result() for future in futures]
+
+    def _generate_batch(self, requests: list[tuple[Image.Image, str, int]]) -> list[str]:
+        import torch
+
+        images, prompts = [r[0] for r in requests], [r[1] for r in requests]
+        max_new_tokens, count = max(r[2] for r in requests), len(requests)
         if self.fast:  # pad to a compiled batch size with copies of the last request
             padded = next((size for size in BATCH_SIZES if size >= count), count)
             images, prompts = images + [images[-1]] * (padded - count), prompts + [prompts[-1]] * (padded - count)
-        texts = [self.prompt(p) for p in prompts]
         tokenizer = self.processor.tokenizer
-        with self._lock:
-            tokenizer.padding_side = "left"
-            inputs = self.processor(images=[[rgb(i)] for i in images], text=texts, padding=True, return_tensors="pt")
-            # Always on the same thread: CUDA graphs recorded on one thread are not replayed on another.
-            output = self._runner.submit(self._generate, inputs, max_new_tokens).result()
-        new = output[:, inputs["input_ids"].shape[1]:]
-        return [tokenizer.decode(row, skip_special_tokens=True).strip() for row in new[:count]]
-
-    def _generate(self, inputs, max_new_tokens: int):
-        import torch
-
+        tokenizer.padding_side = "left"
+        inputs = self.processor(images=[[rgb(i)] for i in images], text=[self.prompt(p) for p in prompts],
+                                padding=True, return_tensors="pt")
+        prompt_length = inputs["input_ids"].shape[1]
         with torch.inference_mode():
             inputs = {k: v.to(self.device) if hasattr(v, "to") else v for k, v in inputs.items()}
             if "pixel_values" in inputs:
@@ -182,8 +180,9 @@ class MolmoModel:
             config = copy.copy(self.generation_config)
             config.max_new_tokens = max_new_tokens
             if self.fast:
-                config.max_cache_len = -(-(inputs["input_ids"].shape[1] + max_new_tokens) // CACHE_STEP) * CACHE_STEP
-            return self.model.generate(**inputs, generation_config=config).cpu()
+                config.max_cache_len = -(-(prompt_length + max_new_tokens) // CACHE_STEP) * CACHE_STEP
+            output = self.model.generate(**inputs, generation_config=config)
+        return [tokenizer.decode(row, skip_special_tokens=True).strip() for row in output[:count, prompt_length:]]
 
 
 @functools.lru_cache(maxsize=4)
