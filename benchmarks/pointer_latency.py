@@ -69,9 +69,7 @@ def bench(model: MolmoModel, observation: Observation, args) -> None:
     single = measure(lambda: model.generate([image], [prompt], max_new_tokens=tokens), 1, args.requests // 4)
     print(f"  in-process, 1 at a time: {single[0] * 1000:7.1f} ms/point")
     for size in (8, 32):
-        start = time.perf_counter()
-        model.generate([image] * size, [prompt] * size, max_new_tokens=tokens)
-        seconds = time.perf_counter() - start
+        seconds = measure(lambda: model.generate([image] * size, [prompt] * size, max_new_tokens=tokens), 1, 3)[0]
         print(f"  in-process batch of {size:>2}: {seconds * 1000:7.1f} ms, {size / seconds:6.1f} points/s")
     server = make_server(model, name="bench", port=0, max_batch=32)
     threading.Thread(target=server.serve_forever, daemon=True).start()

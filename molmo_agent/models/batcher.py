@@ -22,24 +22,29 @@ class Batcher:
         self._queue: queue.Queue = queue.Queue()
         threading.Thread(target=self._loop, name=name, daemon=True).start()
 
-    def submit(self, request: Any) -> Future:
-        future: Future = Future()
-        self._queue.put((request, future))
-        return future
+    def submit(self, requests: list[Any]) -> list[Future]:
+        """Queue `requests` (one caller's, kept together in one batch where they fit); one future each."""
+        futures = [Future() for _ in requests]
+        self._queue.put(list(zip(requests, futures)))
+        return futures
 
     def _loop(self) -> None:
         while True:
-            pending = [self._queue.get()]
+            pending = self._queue.get()
             while len(pending) < self.max_batch:
                 try:
-                    pending.append(self._queue.get_nowait())
+                    pending += self._queue.get_nowait()
                 except queue.Empty:
                     break
-            self.batches.append(len(pending))
-            try:
-                answers = self.run([request for request, _ in pending])
-                for (_, future), answer in zip(pending, answers):
-                    future.set_result(answer)
-            except Exception as exc:  # noqa: BLE001 - this batch's callers get the error; the loop goes on
-                for _, future in pending:
-                    future.set_exception(exc)
+            for start in range(0, len(pending), self.max_batch):
+                self._run(pending[start:start + self.max_batch])
+
+    def _run(self, batch: list[tuple[Any, Future]]) -> None:
+        self.batches.append(len(batch))
+        try:
+            answers = self.run([request for request, _ in batch])
+            for (_, future), answer in zip(batch, answers):
+                future.set_result(answer)
+        except Exception as exc:  # noqa: BLE001 - this batch's callers get the error; the loop goes on
+            for _, future in batch:
+                future.set_exception(exc)

@@ -157,7 +157,7 @@ class MolmoModel:
     def generate(self, images: list[Image.Image], prompts: list[str], *, max_new_tokens: int = 48) -> list[str]:
         """One answer per (image, prompt) pair, greedily. Thread-safe: requests that wait together, from one
         call or from many threads (eval workers, serve's connections), are generated as one batch."""
-        futures = [self.batcher.submit((image, prompt, max_new_tokens)) for image, prompt in zip(images, prompts)]
+        futures = self.batcher.submit([(image, prompt, max_new_tokens) for image, prompt in zip(images, prompts)])
         return [future.result() for future in futures]
 
     def _generate_batch(self, requests: list[tuple[Image.Image, str, int]]) -> list[str]:
