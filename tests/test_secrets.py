@@ -33,3 +33,24 @@ def test_secrets_appear_in_no_file_and_no_output(tmp_path, demo_url, ocr_pointer
                                   url="", title="", tabs=[], active_tab=0, dom_signature="")
         _, lines = ocr_pointer.read(observation)
         assert not any(NAME.lower() in text.lower() for _, text, _ in lines), step.index
+
+
+def test_secrets_inside_shadow_roots_and_frames_are_masked_too(tmp_path, pages_url, ocr_pointer):
+    secret = "ZEBRA4417"
+    plan = 'type "{{CODE}}" into "Shadow code", type "{{CODE}}" into "Framed code"'
+    done = cli("run", plan, "--url", pages_url + "hidden-places.html", "--pointer", "dom", "--out", str(tmp_path),
+               "--secret", f"CODE={secret}")
+    assert done.returncode == 0, done.stdout + done.stderr
+    [run_dir] = tmp_path.iterdir()
+    trace = read_trace(run_dir)
+    assert all(step.outcome.field_value_ok for step in trace.steps if step.action.name == "type"), \
+        "both fields hold the secret (and echo it beside them)"
+    shots = [trace.screenshot_path(s.observation.screenshot) for s in trace.steps[1:]]
+    shots.append(run_dir / trace.end.final_screenshot)
+    for path in shots:
+        observation = Observation(screenshot=path.read_bytes(), image_size=(1280, 720), viewport=(1280, 720),
+                                  scale=1, url="", title="", tabs=[], active_tab=0, dom_signature="")
+        _, lines = ocr_pointer.read(observation)
+        texts = [text for _, text, _ in lines]
+        assert any("framed code" in t.lower() for t in texts), f"the page and its frame are on screen: {texts}"
+        assert not any("zebra" in t.lower() or "4417" in t for t in texts), (path.name, texts)

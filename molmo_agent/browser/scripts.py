@@ -185,12 +185,19 @@ FIELD_VALUE = "el => el.isContentEditable ? el.innerText : el.value"
 # Marks every element that shows a secret (as text or as a field's value) so screenshots mask it.
 MARK_SECRETS = r"""
 (values) => {
+  // Runs in every frame; walks open shadow roots, where a page can show a secret as well.
   const shows = s => values.some(v => s && s.includes(v));
-  const walker = document.createTreeWalker(document.body || document.documentElement, NodeFilter.SHOW_TEXT);
-  for (let n = walker.nextNode(); n; n = walker.nextNode())
-    if (shows(n.textContent) && n.parentElement) n.parentElement.setAttribute("data-molmo-secret", "");
-  for (const el of document.querySelectorAll("input, textarea, [contenteditable]"))
-    if (shows(el.value) || (el.isContentEditable && shows(el.innerText))) el.setAttribute("data-molmo-secret", "");
+  const mark = root => {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode())
+      if (shows(n.textContent) && n.parentElement) n.parentElement.setAttribute("data-molmo-secret", "");
+    for (const el of root.querySelectorAll("*")) {
+      if ((el.matches("input, textarea") && shows(el.value)) || (el.isContentEditable && shows(el.innerText)))
+        el.setAttribute("data-molmo-secret", "");
+      if (el.shadowRoot) mark(el.shadowRoot);
+    }
+  };
+  mark(document.body || document.documentElement);
 }
 """
 

@@ -199,7 +199,10 @@ class Browser:
         mask = None
         if self.secrets:
             self._evaluate(scripts.MARK_SECRETS, self.secrets.values())
-            mask = [page.locator("[data-molmo-secret]")]
+            for frame in page.frames[1:]:
+                with contextlib.suppress(PlaywrightError):  # a frame that went away shows nothing
+                    frame.evaluate(scripts.MARK_SECRETS, self.secrets.values())
+            mask = [frame.locator("[data-molmo-secret]") for frame in page.frames]  # CSS pierces open shadow roots
         png = page.screenshot(mask=mask, animations="disabled")
         width, height = Image.open(io.BytesIO(png)).size
         facts = self._evaluate(scripts.OBSERVE, elements) or {"title": "", "signature": "", "elements": []}
