@@ -59,7 +59,11 @@ def parse_request(body: bytes) -> tuple[Image.Image, str, int]:
         image.load()
     except (binascii.Error, UnidentifiedImageError, OSError, Image.DecompressionBombError):
         raise RequestError(400, "image_url does not hold a readable image") from None
-    text = " ".join(t for t in texts if isinstance(t, str)).strip()
+    # A system message's text goes first: this model has no separate place for it.
+    system = [m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "system"]
+    system = [c if isinstance(c, str) else " ".join(p.get("text", "") for p in c if isinstance(p, dict))
+              for c in system if isinstance(c, (str, list))]
+    text = " ".join(t for t in system + texts if isinstance(t, str) and t).strip()
     if not text:
         raise RequestError(400, "the user message holds no text")
     max_tokens = data.get("max_tokens") or data.get("max_completion_tokens") or 64

@@ -106,6 +106,16 @@ def test_molmo_v1_checkpoints_are_sent_to_vllm(tmp_path, demo_url):
     assert done.returncode == 2 and "run only on transformers 4.x" in done.stderr
 
 
+def test_serve_reads_the_system_message_before_the_user_text():
+    from molmo_agent.serve import parse_request
+
+    body = {"messages": [{"role": "system", "content": "You are a pointing model."},
+                         {"role": "user", "content": [{"type": "text", "text": "Point to the To."},
+                                                      {"type": "image_url", "image_url": {"url": _png_url()}}]}]}
+    image, text, max_tokens = parse_request(json.dumps(body).encode())
+    assert text == "You are a pointing model. Point to the To." and image.size == (320, 180) and max_tokens == 64
+
+
 def test_serve_answers_like_an_openai_server_and_refuses_bad_requests(tiny):
     with served(tiny, api_key="sekret", max_batch=8) as (base, model):
         auth = {"Authorization": "Bearer sekret"}
