@@ -3,8 +3,8 @@
     POST /v1/chat/completions   one image (data URL) and text in the last user message
     GET  /v1/models, GET /health
 
-Concurrent requests are generated as one batch (the model batches whatever waits together). A malformed request gets a 4xx with a
-message and touches no other request.
+Concurrent requests are generated as one batch (the model batches whatever waits together). A malformed
+request gets a 4xx with a message and touches no other request.
 """
 
 from __future__ import annotations
