@@ -13,6 +13,7 @@ import random
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -75,7 +76,8 @@ def _encode(processor, prompt_of: Callable[[str], str], row: dict) -> dict:
     return {"image": row["image"].convert("RGB"), "text": full, "prompt_len": prompt_len, "labels": labels[0]}
 
 
-def _batch(processor, examples: list[dict], device: str, dtype) -> dict:
+def _batch(processor, examples: list[dict]) -> dict:
+    """One batch as tensors on the CPU; labels -100 wherever the answer is not."""
     import torch
 
     processor.tokenizer.padding_side = "right"
@@ -85,7 +87,11 @@ def _batch(processor, examples: list[dict], device: str, dtype) -> dict:
     for row, e in enumerate(examples):
         labels[row, : len(e["labels"])] = e["labels"]
     inputs["labels"] = labels
-    out = {k: v.to(device) if hasattr(v, "to") else v for k, v in inputs.items()}
+    return dict(inputs)
+
+
+def _to_device(batch: dict, device: str, dtype) -> dict:
+    out = {k: v.to(device, non_blocking=True) if hasattr(v, "to") else v for k, v in batch.items()}
     out["pixel_values"] = out["pixel_values"].to(dtype)
     return out
 
@@ -154,23 +160,38 @@ def train(dataset: str | Path | list[str | Path], base: str | Path | tuple, out:
     torch.manual_seed(config.seed + start_step)
     model.train()
     started, loss_value = time.perf_counter(), float("nan")
-    for step in range(start_step + 1, config.steps + 1):
-        warm = min(1.0, step / max(1, config.warmup_steps))
-        decay = 0.5 * (1 + math.cos(math.pi * step / config.steps))
-        for group, rate in zip(optimizer.param_groups, base_rates):
-            group["lr"] = rate * warm * max(decay, 0.05)
-        batch = _batch(processor, random.sample(examples, min(config.batch_size, len(examples))), device, dtype)
-        loss = model(**batch).loss
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        loss_value = float(loss.detach())
-        if on_step:
-            on_step(step, loss_value)
-        if out is not None and step % config.save_every == 0 and step < config.steps:
-            _save(model, processor, out / f"checkpoint-{step}", config)
-            torch.save({"optimizer": optimizer.state_dict(), "step": step}, out / f"checkpoint-{step}" / "optimizer.pt")
+    # On a GPU the next batch's images are processed on another thread while this step runs there; on the
+    # CPU that thread would only contend with the step for the cores and the GIL.
+    with ThreadPoolExecutor(1, thread_name_prefix="batches") as prepare:
+        def draw() -> Future:
+            picked = random.sample(examples, min(config.batch_size, len(examples)))
+            if device.startswith("cuda"):
+                return prepare.submit(_batch, processor, picked)
+            ready: Future = Future()
+            ready.set_result(_batch(processor, picked))
+            return ready
+
+        upcoming = draw()
+        for step in range(start_step + 1, config.steps + 1):
+            warm = min(1.0, step / max(1, config.warmup_steps))
+            decay = 0.5 * (1 + math.cos(math.pi * step / config.steps))
+            for group, rate in zip(optimizer.param_groups, base_rates):
+                group["lr"] = rate * warm * max(decay, 0.05)
+            batch = _to_device(upcoming.result(), device, dtype)
+            if step < config.steps:
+                upcoming = draw()
+            loss = model(**batch).loss
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            loss_value = float(loss.detach())
+            if on_step:
+                on_step(step, loss_value)
+            if out is not None and step % config.save_every == 0 and step < config.steps:
+                _save(model, processor, out / f"checkpoint-{step}", config)
+                torch.save({"optimizer": optimizer.state_dict(), "step": step},
+                           out / f"checkpoint-{step}" / "optimizer.pt")
     seconds = time.perf_counter() - started
     trained = config.steps - start_step
     peak = torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else None
