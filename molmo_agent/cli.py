@@ -310,13 +310,15 @@ def export(
 ) -> None:
     """Turn recorded steps into a training dataset (images included)."""
     from .sft.export import export as export_traces
+    from .sft.export import load_line
 
     try:
         counts = export_traces(traces, out_dir, format=format, include_failed=include_failed,
                                test_fraction=test_fraction, holdout=holdout)
     except MolmoAgentError as exc:
         _fail(exc)
-    out.print(f"{counts['train']} training and {counts['test']} held-out examples in {out_dir}")
+    out.print(f"{counts['train']} training and {counts['test']} held-out examples in {out_dir}; load them with:\n"
+              f"    {load_line(out_dir)}")
 
 
 @app.command()

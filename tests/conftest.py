@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
+import os
 import subprocess
 import threading
 import sys
@@ -44,6 +46,21 @@ def demo_task():
     return load_task(DEMO_SITE.parent / "task.yaml")
 
 
+@pytest.fixture(scope="session")
+def demo_traces(tmp_path_factory):
+    """The demo task recorded with the dom pointer: two layouts at scale factors 1 and 2 (for training), and
+    both layouts at 1.5 (held out). Maps a name (layout a/b, then the scale) to its run directory."""
+    out = tmp_path_factory.mktemp("traces")
+    task = load_task(DEMO_SITE.parent / "task.yaml")
+    runs = {}
+    for name, path, scale in [("a1", "", 1), ("a2", "", 2), ("b1", "index.html?variant=b", 1),
+                              ("b2", "index.html?variant=b", 2), ("a15", "", 1.5), ("b15", "index.html?variant=b", 1.5)]:
+        result = run_task(task.model_copy(update={"path": path}), settings(out / name, scale=scale))
+        assert result.status == "success", result.end.reason
+        runs[name] = result.run_dir
+    return runs
+
+
 @contextlib.contextmanager
 def running(server):
     """A stdlib HTTP server answering on its own thread; yields its base URL."""
@@ -60,8 +77,21 @@ def settings(tmp_path: Path, pointer: str = "dom", scale: float = 1.0, **browser
                        browser=BrowserConfig(scale=scale, **browser))
 
 
+def requires_ml() -> None:
+    """Call at the top of a module that needs the ML extra. The tests are installed with it (`setup.sh --dev`),
+    so its absence fails the module instead of skipping it quietly; MOLMO_AGENT_SKIP_ML=1 skips on purpose."""
+    if os.environ.get("MOLMO_AGENT_SKIP_ML") == "1":
+        pytest.skip("MOLMO_AGENT_SKIP_ML=1", allow_module_level=True)
+    for module in ("torch", "transformers.models.molmo2", "datasets", "peft"):
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ImportError(f"{module} is missing: the tests need the ML extra (./setup.sh --dev), "
+                              "or set MOLMO_AGENT_SKIP_ML=1 to skip the model tests") from exc
+
+
 def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
 
 
-__all__ = ["CLI", "cli", "run_task", "running", "settings"]
+__all__ = ["CLI", "cli", "requires_ml", "run_task", "running", "settings"]

@@ -16,9 +16,9 @@ from molmo_agent.points import parse_molmoweb, parse_points
 from molmo_agent.sites import DEMO_SITE
 from molmo_agent.tasks import load_task
 
-from .conftest import cli, run_task, running, settings
+from .conftest import cli, requires_ml, run_task, running, settings
 
-pytest.importorskip("transformers.models.molmo2")
+requires_ml()
 
 
 @pytest.fixture(scope="module")
@@ -26,20 +26,6 @@ def tiny(tmp_path_factory):
     from molmo_agent.models.random import build_tiny_molmo2
 
     return build_tiny_molmo2(tmp_path_factory.mktemp("models") / "molmo2-tiny")
-
-
-@pytest.fixture(scope="module")
-def demo_traces(tmp_path_factory):
-    """The demo task recorded with the dom pointer: two layouts at two scale factors, and a held-out pair."""
-    out = tmp_path_factory.mktemp("traces")
-    task = load_task(DEMO_SITE.parent / "task.yaml")
-    runs = {}
-    for name, path, scale in [("a1", "", 1), ("a2", "", 2), ("b1", "index.html?variant=b", 1),
-                              ("b2", "index.html?variant=b", 2), ("a15", "", 1.5), ("b15", "index.html?variant=b", 1.5)]:
-        result = run_task(task.model_copy(update={"path": path}), settings(out / name, scale=scale))
-        assert result.status == "success"
-        runs[name] = result.run_dir
-    return runs
 
 
 @contextlib.contextmanager
@@ -138,29 +124,6 @@ def test_serve_answers_like_an_openai_server_and_refuses_bad_requests(tiny):
         answer = responses[0].json()["choices"][0]["message"]
         assert answer["role"] == "assistant" and isinstance(answer["content"], str)
         assert max(model.batcher.batches) > 1, "concurrent requests share a batch"
-
-
-def test_export_writes_a_dataset_that_datasets_loads(tmp_path, demo_traces):
-    from datasets import load_dataset
-
-    from molmo_agent.sft.export import export
-
-    counts = export([demo_traces["a1"], demo_traces["a1"]], tmp_path / "data", holdout=[demo_traces["b15"]],
-                    test_fraction=0)
-    assert counts == {"train": 12, "test": 12}, "the same trace twice adds nothing"
-    train = load_dataset("imagefolder", data_dir=str(tmp_path / "data"), split="train")
-    row = train[0]
-    assert row["image"].size == (1280, 720) and row["prompt"] == "Point to the Accept all."
-    [point] = parse_points(row["answer"])
-    assert point.space == "permille" and row["box"]["width"] > 0
-    steps = export([demo_traces["a1"]], tmp_path / "web", format="molmoweb", test_fraction=0)
-    assert steps["train"] == 14, "every step of the demo, done and select included"
-    web = [json.loads(line) for line in (tmp_path / "web" / "train" / "metadata.jsonl").read_text().splitlines()]
-    assert web[0]["prompt"].startswith("GOAL: ") and "NEXT STEP:" in web[0]["prompt"]
-    thought, action = parse_molmoweb(web[2]["answer"])
-    assert action["name"] == "keyboard_type" and action["text"] == "SFO" and 0 < action["x"] < 100
-    done = cli("export", str(demo_traces["a1"]), "--out", str(tmp_path / "cli"), "--format", "nope")
-    assert done.returncode == 2 and "--format 'nope'" in done.stderr
 
 
 def test_training_resumes_from_its_last_checkpoint_and_lora_leaves_the_vision_tower(tmp_path, tiny, demo_traces):

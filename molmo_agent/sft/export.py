@@ -1,7 +1,10 @@
 """Traces -> a dataset that `datasets.load_dataset("imagefolder", data_dir=DIR)` reads, images included.
 
     DIR/train/metadata.jsonl + DIR/train/*.png
-    DIR/test/metadata.jsonl  + DIR/test/*.png      (held-out screenshots, never in train)
+    DIR/test/metadata.jsonl  + DIR/test/*.png      (held-out screenshots, never in train; absent when none)
+    DIR/dataset.json                               (format, counts, how to load it)
+
+A split with no rows is not written: `datasets` refuses a split folder that holds no data.
 
 `molmo2`: one pointing example per grounded target (screenshot + "Point to the X." -> Molmo2 point text).
 `molmoweb`: one example per step (screenshot + MolmoWeb's sectioned prompt -> its JSON action).
@@ -13,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
 from pathlib import Path
 from typing import Literal
 
@@ -92,13 +96,11 @@ def export(paths: list[str | Path], out: str | Path, *, format: Format = "molmo2
     """
     if format not in FORMATS:
         raise ConfigError(f"--format {format!r} is not one of {', '.join(FORMATS)}")
-    out = Path(out)
+    out = _fresh(Path(out))
     held = _traces([Path(p) for p in holdout]) if holdout else []
     traces = _traces([Path(p) for p in paths]) + held
     seen: set[tuple[str, str]] = set()
     splits: dict[str, list[dict]] = {"train": [], "test": []}
-    for split in splits:
-        (out / split).mkdir(parents=True, exist_ok=True)
     for trace in traces:
         for index, step in enumerate(trace.steps):
             if not step.outcome.ok and not include_failed:
@@ -120,14 +122,37 @@ def export(paths: list[str | Path], out: str | Path, *, format: Format = "molmo2
                     continue  # the same screen and question twice teaches nothing new
                 seen.add((digest, row["prompt"]))
                 name = f"{digest[:16]}.png"
+                (out / split).mkdir(parents=True, exist_ok=True)
                 if not (out / split / name).exists():
                     (out / split / name).write_bytes(buffer.getvalue())
                 splits[split].append({"file_name": name, **row, "viewport": list(trace.header.viewport),
                                       "trace": trace.header.run_id, "step": step.index})
+    if not splits["train"] and not splits["test"]:
+        raise ConfigError(f"no {format} examples in {len(traces)} trace(s): no step succeeded"
+                          + ("" if include_failed else " (--include-failed exports failed steps too)"))
     for split, rows in splits.items():
+        if not rows:
+            continue
         with open(out / split / "metadata.jsonl", "w", encoding="utf-8") as f:
             f.writelines(json.dumps(r) + "\n" for r in rows)
     counts = {split: len(rows) for split, rows in splits.items()}
-    (out / "dataset.json").write_text(json.dumps({"format": format, "examples": counts,
-                                                  "traces": len(traces)}, indent=2) + "\n")
+    (out / "dataset.json").write_text(json.dumps({"format": format, "examples": counts, "traces": len(traces),
+                                                  "load": load_line(out)}, indent=2) + "\n")
     return counts
+
+
+def load_line(out: Path) -> str:
+    """The one line of Python that loads an export."""
+    return f'datasets.load_dataset("imagefolder", data_dir="{out}")'
+
+
+def _fresh(out: Path) -> Path:
+    """`out` emptied of an earlier export (a stale test/ split would load with the new one); anything
+    else already there is refused rather than mixed in."""
+    if out.exists() and any(out.iterdir()):
+        if not (out / "dataset.json").is_file():
+            raise ConfigError(f"--out {out} is not empty and holds no earlier export; choose an empty folder")
+        for split in ("train", "test"):
+            if (out / split).is_dir():
+                shutil.rmtree(out / split)
+    return out
