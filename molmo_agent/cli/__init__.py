@@ -1,0 +1,12 @@
+"""The command line: a thin typer layer over the library, one module per group of verbs.
+
+    run.py       run, demo, replay, site       driving the browser
+    evaluate.py  eval                          many episodes, scored
+    data.py      report, export, train, schema the uses of recorded traces
+    models.py    serve, make-tiny-model        models in this process
+"""
+
+from ._common import app
+from . import run, evaluate, data, models  # noqa: E402,F401,I001 - each registers its commands; this order is --help's
+
+__all__ = ["app"]

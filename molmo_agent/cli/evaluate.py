@@ -1,0 +1,91 @@
+"""eval: many episodes, in parallel, scored."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import MolmoAgentError
+from ..run import make_policy
+from ..tasks import Task
+from ._common import (
+    API_KEY, BROWSER, ENDPOINT, HEADED, MODEL, PLANNER, PLANNER_KEY, PLANNER_MODEL, POINTER, POLICY, SCALE,
+    TIMEOUT, VIEWPORT, app, choose_policy, fail, make_settings, out,
+)
+
+
+@app.command("eval")
+def eval_(
+    suite: str = typer.Argument(..., help="a task file, a folder of task files, or 'miniwob'"),
+    tasks: Optional[str] = typer.Option(None, "--tasks", help="comma-separated task ids (MiniWoB: task names)"),
+    episodes: int = typer.Option(1, "--episodes", min=1, help="episodes per task, at seeds S, S+1, ..."),
+    seed: int = typer.Option(0, "--seed", help="first seed"),
+    workers: int = typer.Option(1, "--workers", min=1, max=32, help="episodes run in parallel"),
+    time_limit: float = typer.Option(120.0, "--time-limit", help="seconds per episode"),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="eval directory; run again with it to resume"),
+    pointer: str = POINTER, endpoint: Optional[str] = ENDPOINT, model: Optional[str] = MODEL,
+    api_key: Optional[str] = API_KEY, timeout: float = TIMEOUT, viewport: str = VIEWPORT, scale: float = SCALE,
+    headed: bool = HEADED, browser: Optional[str] = BROWSER, policy: str = POLICY, planner: Optional[str] = PLANNER,
+    planner_model: Optional[str] = PLANNER_MODEL, planner_api_key: Optional[str] = PLANNER_KEY,
+) -> None:
+    """Run a suite of tasks (or MiniWoB++) in parallel and write results, a summary and a report."""
+    import threading
+    import time
+    from datetime import datetime
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from .. import miniwob
+    from ..evaluate import evaluate, load_suite, write_summary
+    from ..report import write_eval_report
+
+    try:
+        settings = make_settings(pointer, endpoint, model, api_key, timeout, Path("traces"), None, viewport, scale,
+                             [], [], False, headed, browser)
+        only = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
+        chosen = (miniwob.episodes(only, count=episodes, seed=seed) if suite == "miniwob"
+                  else load_suite(suite, only=only, episodes=episodes, seed=seed))
+        name = "miniwob" if suite == "miniwob" else Path(suite).stem
+        out_dir = out_dir or Path("traces") / f"eval-{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        choose_policy(settings, policy, planner, planner_model, planner_api_key)
+        if pointer in ("http", "molmo"):
+            settings.pointer.build()  # bad pointer and model options fail before any episode starts
+        if policy != "steps":
+            make_policy(Task(id="check", goal=""), settings)
+    except MolmoAgentError as exc:
+        fail(exc)
+    stop = threading.Event()
+    wins = [0, 0]
+    started = time.perf_counter()
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), console=out) as progress:
+        bar = progress.add_task(f"eval {name}", total=len(chosen), rate="")
+
+        def on_result(result) -> None:
+            wins[0] += result.success
+            wins[1] += 1
+            progress.update(bar, advance=1, rate=f"success {wins[0]}/{wins[1]} ({wins[0] / wins[1]:.0%})")
+            if not result.success:
+                progress.console.print(f"[red]fail[/red] {result.key}: {result.reason}")
+
+        try:
+            results = evaluate(chosen, settings, out_dir, workers=workers, time_limit_s=time_limit,
+                               on_result=on_result, stop=stop)
+        except MolmoAgentError as exc:
+            fail(exc)
+        progress.update(bar, completed=len(results))
+    summary = write_summary(out_dir, results, {"suite": name, "pointer": pointer, "policy": policy, "workers": workers,
+                                                "seconds": round(time.perf_counter() - started, 1)})
+    table = Table("task", "passed", "rate", "mean reward", "mean steps")
+    for task_id, t in summary["tasks"].items():
+        table.add_row(task_id, f"{t['successes']}/{t['episodes']}", f"{t['success_rate']:.0%}",
+                      f"{t['mean_reward']:.2f}", f"{t['mean_steps']:.1f}")
+    out.print(table)
+    unfinished = len(chosen) - len(results)
+    out.print(f"{summary['successes']} of {summary['episodes']} episodes succeeded ({summary['success_rate']:.1%})"
+              + (f"; {unfinished} not finished (run again to resume)" if unfinished else ""))
+    out.print(f"report: {write_eval_report(out_dir)}")
+    raise typer.Exit(0 if not unfinished and summary["successes"] == len(chosen) else 1)

@@ -1,0 +1,126 @@
+"""run, demo, replay, site: driving the browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import ConfigError, MolmoAgentError
+from ..pointers import NAMES as POINTER_NAMES
+from ..tasks import Task, load_task
+from ..sites import DEMO_SITE, serve_site
+from ._common import (
+    ALLOW, ALLOW_FILE, API_KEY, BROWSER, DEMO_TASK, ENDPOINT, FAMILY, HEADED, MAX_STEPS, MODEL, OUT, PLANNER,
+    PLANNER_KEY, PLANNER_MODEL, POINTER, POLICY, PW_TRACE, SCALE, SECRET, TIMEOUT, VIEWPORT, app,
+    choose_policy, execute, fail, make_settings, out, print_end, recording_to, step_line,
+)
+
+
+@app.command()
+def run(
+    goal: Optional[str] = typer.Argument(None, help='steps such as \'click "Search", type "SFO" into "From"\''),
+    url: Optional[str] = typer.Option(None, help="start URL"),
+    task: Optional[Path] = typer.Option(None, "--task", help="a task file (YAML) instead of GOAL and --url"),
+    pointer: str = POINTER, endpoint: Optional[str] = ENDPOINT, model: Optional[str] = MODEL,
+    api_key: Optional[str] = API_KEY, timeout: float = TIMEOUT, out_dir: Path = OUT,
+    max_steps: Optional[int] = MAX_STEPS, viewport: str = VIEWPORT, scale: float = SCALE,
+    secret: list[str] = SECRET, allow_domain: list[str] = ALLOW, allow_file: bool = ALLOW_FILE,
+    headed: bool = HEADED, browser: Optional[str] = BROWSER, playwright_trace: bool = PW_TRACE,
+    family: Optional[str] = FAMILY, policy: str = POLICY, planner: Optional[str] = PLANNER,
+    planner_model: Optional[str] = PLANNER_MODEL, planner_api_key: Optional[str] = PLANNER_KEY,
+) -> None:
+    """Run a goal (or a task file) in Chromium and record a trace."""
+    try:
+        settings = make_settings(pointer, endpoint, model, api_key, timeout, out_dir, max_steps, viewport,
+                             scale, secret, allow_domain, allow_file, headed, browser, playwright_trace, family)
+        choose_policy(settings, policy, planner, planner_model, planner_api_key)
+        if task is not None:
+            chosen = load_task(task)
+            if url:
+                chosen = chosen.model_copy(update={"url": url, "site": None})
+        elif goal:
+            chosen = Task(id="run", goal=goal, url=url)
+        else:
+            raise ConfigError("give a GOAL or --task FILE")
+        execute(chosen, settings)
+    except MolmoAgentError as exc:
+        fail(exc)
+
+
+@app.command()
+def demo(
+    pointer: str = POINTER, out_dir: Path = OUT, scale: float = SCALE, headed: bool = HEADED,
+    browser: Optional[str] = BROWSER,
+) -> None:
+    """Book a flight on the bundled demo site, pixels only, and print where the trace is."""
+    try:
+        settings = make_settings(pointer, None, None, None, 60.0, out_dir, None, "1280x720", scale, [], [],
+                             False, headed, browser)
+        execute(load_task(DEMO_TASK), settings)
+    except MolmoAgentError as exc:
+        fail(exc)
+
+
+@app.command()
+def replay(
+    trace: Path = typer.Argument(..., help="a run directory written by run, demo or replay"),
+    mode: str = typer.Option("exact", help="exact: stop at the first divergence; reground: ask the pointer "
+                             "again where the page moved; check: list every divergence"),
+    url: Optional[str] = typer.Option(None, help="start here instead of the recorded URL"),
+    tolerance: float = typer.Option(0.02, help="share of the screenshot that may differ before a step diverges"),
+    pointer: Optional[str] = typer.Option(None, "--pointer", help="for reground (default: the recorded one)"),
+    endpoint: Optional[str] = ENDPOINT, model: Optional[str] = MODEL, api_key: Optional[str] = API_KEY,
+    timeout: float = TIMEOUT, out_dir: Path = OUT, viewport: Optional[str] = typer.Option(
+        None, help="viewport (default: the recorded one)"), scale: Optional[float] = typer.Option(
+        None, help="device scale factor (default: the recorded one)"),
+    secret: list[str] = SECRET, allow_domain: list[str] = ALLOW, allow_file: bool = ALLOW_FILE,
+    headed: bool = HEADED, browser: Optional[str] = BROWSER,
+) -> None:
+    """Replay a recorded run and report where the page no longer matches the recording."""
+    from ..replay import replay as replay_run
+    from ..trace import read_trace
+
+    try:
+        if mode not in ("exact", "reground", "check"):
+            raise ConfigError(f"--mode {mode!r} is not one of exact, reground, check")
+        header = read_trace(trace).header
+        name = pointer or header.pointer.get("name", "ocr")
+        if mode == "reground" and name not in POINTER_NAMES:
+            raise ConfigError(f"the recording used pointer {name!r}; pass --pointer for reground")
+        settings = make_settings(name if name in POINTER_NAMES else "dom", endpoint or header.pointer.get("endpoint"),
+                             model or header.pointer.get("model"), api_key, timeout, out_dir, None,
+                             viewport or "x".join(map(str, header.viewport)),
+                             scale if scale is not None else header.scale, secret, allow_domain, allow_file,
+                             headed, browser)
+        result, divergences = replay_run(trace, settings, mode=mode, url=url, tolerance=tolerance,
+                                         on_step=step_line(settings.secrets), on_start=recording_to)
+    except MolmoAgentError as exc:
+        fail(exc)
+    print_end(result, settings)
+    for d in divergences:
+        out.print(f"[yellow]step {d.step} diverged:[/yellow] " + "; ".join(d.differences))
+        out.print(f"      recorded {d.recorded_screenshot}\n      now      {d.current_screenshot}"
+                  f"\n      side by side {d.side_by_side}")
+    clean = result.status == "success" and not (mode == "check" and divergences)
+    raise typer.Exit(0 if clean else 1)
+
+
+@app.command()
+def site(
+    folder: Path = typer.Argument(DEMO_SITE, help="folder to serve (default: the demo site)"),
+    port: int = typer.Option(8000, help="port on 127.0.0.1"),
+) -> None:
+    """Serve a task site (the demo by default) on 127.0.0.1 until Ctrl-C."""
+    import time
+
+    try:
+        with serve_site(folder, port=port) as base:
+            out.print(f"serving {folder} at {base} (Ctrl-C to stop)")
+            while True:
+                time.sleep(3600)
+    except MolmoAgentError as exc:
+        fail(exc)
+    except KeyboardInterrupt:
+        pass
