@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -22,7 +21,7 @@ from PIL import Image, ImageDraw
 from molmo_agent.models.loading import MolmoModel
 from molmo_agent.observation import Observation
 from molmo_agent.pointers.http import HttpPointer
-from molmo_agent.serve import make_server
+from molmo_agent.serve import ModelServer
 
 
 def screenshot() -> bytes:
@@ -71,14 +70,12 @@ def bench(model: MolmoModel, observation: Observation, args) -> None:
     for size in (8, 32):
         seconds = measure(lambda: model.generate([image] * size, [prompt] * size, max_new_tokens=tokens), 1, 3)[0]
         print(f"  in-process batch of {size:>2}: {seconds * 1000:7.1f} ms, {size / seconds:6.1f} points/s")
-    server = make_server(model, name="bench", port=0, max_batch=32)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    pointer = HttpPointer(f"http://127.0.0.1:{server.server_address[1]}/v1", "bench", timeout_s=600, max_tokens=tokens,
-                           family="molmo2")
+    server = ModelServer(model, name="bench", port=0, max_batch=32)
+    pointer = HttpPointer(f"{server.start()}/v1", "bench", timeout_s=600, max_tokens=tokens, family="molmo2")
     for concurrency in (1, 8, 32):
         latency, rate = measure(lambda: _locate(pointer, observation), concurrency, max(args.requests, concurrency))
         print(f"  serve, {concurrency:>2} concurrent: {latency * 1000:7.1f} ms/call, {rate:6.1f} points/s")
-    server.shutdown()
+    server.stop()
 
 
 def _locate(pointer, observation):

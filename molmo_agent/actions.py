@@ -38,10 +38,12 @@ class Click(_Pointed):
 
 class DoubleClick(_Pointed):
     name: Literal["double_click"] = "double_click"
+    button: Literal["left", "right", "middle"] = "left"
 
 
 class Hover(_Pointed):
     name: Literal["hover"] = "hover"
+    duration: float | None = Field(None, ge=0, le=60, description="seconds to rest there (menus that open late)")
 
 
 class Drag(_Pointed):
@@ -98,9 +100,31 @@ class SwitchTab(_Action):
     index: int
 
 
+class NewTab(_Action):
+    """Open a blank tab and make it the active one."""
+
+    name: Literal["new_tab"] = "new_tab"
+
+
 class Wait(_Action):
     name: Literal["wait"] = "wait"
     seconds: float = Field(1.0, ge=0, le=300)
+    reason: str | None = Field(None, description="why, as a model said it (loading, captcha, ...)")
+
+
+class Message(_Action):
+    """Tell the user something; nothing happens on the page and the run goes on."""
+
+    name: Literal["message"] = "message"
+    text: str
+
+
+class Infeasible(_Action):
+    """A model says it cannot take this step now; nothing happens on the page and the run goes on (a model
+    that samples may answer otherwise next time). The policy decides when enough of them end the run."""
+
+    name: Literal["infeasible"] = "infeasible"
+    reason: str
 
 
 class Done(_Action):
@@ -116,13 +140,15 @@ class Fail(_Action):
 Action = Annotated[
     Union[
         Click, DoubleClick, Hover, Drag, Type, Press, Scroll, SelectOption,
-        Goto, Back, SwitchTab, Wait, Done, Fail,
+        Goto, Back, SwitchTab, NewTab, Wait, Message, Infeasible, Done, Fail,
     ],
     Field(discriminator="name"),
 ]
 ACTION_ADAPTER: TypeAdapter[Action] = TypeAdapter(Action)
 POINTED = (Click, DoubleClick, Hover, Drag, Type, SelectOption)
 TERMINAL = (Done, Fail)
+SAYING = (Message, Infeasible)
+"""Actions that only say something: nothing to carry out on the page."""
 
 
 def parse_action(data: dict) -> Action:

@@ -141,9 +141,10 @@ class Agent:
             action = self._ground(decision.action, observation, groundings)
             timings["ground"] = _lap(clock)
             clock = time.perf_counter()
-            value_ok = None if isinstance(action, A.TERMINAL) else self.browser.execute(action)
+            acts = not isinstance(action, A.TERMINAL + A.SAYING)
+            value_ok = self.browser.execute(action) if acts else None
             timings["act"] = _lap(clock)
-            if not isinstance(action, A.TERMINAL):
+            if acts:
                 clock = time.perf_counter()
                 after = self._observe()
                 timings["observe"] = _lap(clock)

@@ -28,7 +28,12 @@ class PointParseError(MolmoAgentError):
 
 
 class PointerError(MolmoAgentError):
-    """A pointer could not answer: target not found, endpoint refused, model failed."""
+    """A pointer or model could not answer: target not found, endpoint refused, model failed. `text` keeps
+    what the server said, where it said something."""
+
+    def __init__(self, message: str, text: str | None = None) -> None:
+        super().__init__(message)
+        self.text = text
 
 
 class BrowserError(MolmoAgentError):

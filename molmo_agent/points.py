@@ -5,7 +5,8 @@ Formats (see DESIGN.md):
   ``<points x1=".." y1=".." x2=".." y2=".." alt="..">label</points>``, percent of the image.
 - Molmo2: ``<points coords="1 1 900 400 2 911 800">label</points>``: an image index, then
   ``id x y`` triplets in thousandths. Groups for several images are separated by ``;``.
-- MolmoWeb: JSON ``{"thought": .., "action": {"name": "click", "x": 61.5, "y": 40.6}}``, percent.
+- MolmoWeb: JSON ``{"thought": .., "action": {"name": "click", "x": 61.5, "y": 40.6}}`` or a bare action
+  (its grounding mode), percent; its whole protocol is in `protocols/molmoweb.py`.
 - Older UI actions: ``Click(61.5, 40.6)``, percent.
 
 Every function here takes arbitrary text and either returns a value or raises `PointParseError`.
@@ -125,7 +126,7 @@ def parse_points(text: str) -> list[Point]:
     return points
 
 
-def _json_object(text: str) -> dict | None:
+def json_object(text: str) -> dict | None:
     """The first JSON object in `text`; whatever follows it (a model rambling on) is ignored."""
     start = text.find("{")
     while start != -1:
@@ -139,19 +140,9 @@ def _json_object(text: str) -> dict | None:
 
 
 def _json_action(text: str) -> dict | None:
-    data = _json_object(text)
+    data = json_object(text)
     action = data.get("action", data) if data is not None else None
     return action if isinstance(action, dict) else None
-
-
-def parse_molmoweb(text: str) -> tuple[str, dict]:
-    """MolmoWeb's JSON answer as (thought, action dict). The action's name is checked, not mapped."""
-    data = _json_object(text) or {}
-    action = data.get("action")
-    if not isinstance(action, dict) or not isinstance(action.get("name"), str):
-        raise PointParseError(f"no MolmoWeb JSON action in model text: {_preview(text)}", text)
-    thought = data.get("thought") if isinstance(data.get("thought"), str) else ""
-    return thought, action
 
 
 def _preview(text: str, limit: int = 80) -> str:

@@ -15,6 +15,7 @@ from .policies import Policy, StepsPolicy
 from .redaction import Secrets
 from .sites import serve_site
 from .errors import ConfigError
+from .models.sampling import Sampling
 from .tasks import RunRules, Task
 from .trace import StepRecord, TraceWriter, new_run_dir
 
@@ -26,10 +27,11 @@ class PointerSettings(BaseModel):
     api_key: str | None = None
     timeout_s: float = 60.0
     family: str | None = None
+    api: str = "openai"
 
     def build(self) -> Pointer:
-        return make_pointer(self.name, endpoint=self.endpoint, model=self.model,
-                            api_key=self.api_key, timeout_s=self.timeout_s, family=self.family)
+        return make_pointer(self.name, endpoint=self.endpoint, model=self.model, api_key=self.api_key,
+                            timeout_s=self.timeout_s, family=self.family, api=self.api)
 
 
 class ModelSettings(BaseModel):
@@ -39,16 +41,17 @@ class ModelSettings(BaseModel):
     endpoint: str | None = None
     api_key: str | None = None
     timeout_s: float = 60.0
+    api: str = "openai"
 
     def load(self, *, model_option: str, endpoint_option: str):
         if not self.model:
             raise ConfigError(f"{model_option} is missing: a checkpoint folder or hub id, or with {endpoint_option} "
                               "the model name the endpoint serves")
         if self.endpoint:
-            from .models.endpoint import ChatEndpoint
+            from .models.endpoint import make_endpoint
 
-            return ChatEndpoint(self.endpoint, self.model, api_key=self.api_key, timeout_s=self.timeout_s,
-                                option=endpoint_option)
+            return make_endpoint(self.api, self.endpoint, self.model, api_key=self.api_key,
+                                 timeout_s=self.timeout_s, option=endpoint_option)
         from .models.loading import load_model
 
         return load_model(self.model)
@@ -63,6 +66,10 @@ class RunSettings(BaseModel):
     max_steps: int | None = None
     policy: str = "steps"
     planner: ModelSettings = ModelSettings()
+    sampling: Sampling = Sampling()
+    """How a model policy's answers are drawn."""
+    history: int = 10
+    """Earlier steps a molmoweb policy shows the model."""
     secrets: Secrets = Secrets()
 
 
@@ -75,12 +82,14 @@ def make_policy(task: Task, settings: RunSettings) -> Policy:
 
         pointer = settings.pointer
         model = ModelSettings(model=pointer.model, endpoint=pointer.endpoint, api_key=pointer.api_key,
-                              timeout_s=pointer.timeout_s)
-        return MolmoWebPolicy(model.load(model_option="--model", endpoint_option="--endpoint"))
+                              timeout_s=pointer.timeout_s, api=pointer.api)
+        return MolmoWebPolicy(model.load(model_option="--model", endpoint_option="--endpoint"),
+                              history=settings.history, sampling=settings.sampling)
     if settings.policy == "planner":
         from .policies.planner import PlannerPolicy
 
-        return PlannerPolicy(settings.planner.load(model_option="--planner-model", endpoint_option="--planner"))
+        return PlannerPolicy(settings.planner.load(model_option="--planner-model", endpoint_option="--planner"),
+                             sampling=settings.sampling)
     if settings.policy != "steps":
         raise ConfigError(f"--policy {settings.policy!r} is not one of {', '.join(POLICIES)}")
     return StepsPolicy(task.plan)

@@ -1,10 +1,13 @@
-"""`serve`: an OpenAI-compatible HTTP server over an in-process Molmo2-family model.
+"""`serve`: an in-process Molmo2-family model over HTTP (FastAPI on uvicorn), in two APIs at once.
 
-    POST /v1/chat/completions   one image (data URL) and text in the last user message
+    POST /v1/chat/completions   OpenAI-compatible: one image (data URL) and text in the last user message
     GET  /v1/models, GET /health
+    POST /predict               MolmoWeb's own server API: {"prompt", "image_base64", "past_actions",
+                                "temperature", "top_p"} -> the model's text as a JSON string
 
-Concurrent requests are generated as one batch (the model batches whatever waits together). A malformed
-request gets a 4xx with a message and touches no other request.
+Concurrent requests are generated together (the model batches whatever waits together). A malformed
+request gets a 4xx with a message and touches no other request. With an API key, every route but /health
+wants it as a bearer token.
 """
 
 from __future__ import annotations
@@ -15,15 +18,17 @@ import hmac
 import io
 import json
 import socket
+import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from PIL import Image, UnidentifiedImageError
+from pydantic import BaseModel
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 4096 * 4096
-MAX_NEW_TOKENS = 512
+MAX_NEW_TOKENS = 4096
+PREDICT_NEW_TOKENS = 1024  # MolmoWeb's server decides the budget itself; its API has no field for it
 
 
 class RequestError(Exception):
@@ -32,14 +37,64 @@ class RequestError(Exception):
         self.status = status
 
 
-def parse_request(body: bytes) -> tuple[Image.Image, str, int]:
-    """(image, text, max_tokens) from a chat completion request, or a `RequestError` saying what is wrong."""
+class GenerationRequest(BaseModel):
+    """One generation request, whichever API it came through."""
+
+    model_config = {"arbitrary_types_allowed": True}
+    image: Image.Image
+    text: str
+    max_tokens: int = 64
+    temperature: float = 0.0
+    top_p: float = 1.0
+
+
+def _image(raw: bytes) -> Image.Image:
+    try:
+        image = Image.open(io.BytesIO(raw))
+        if image.width * image.height > MAX_IMAGE_PIXELS:
+            raise RequestError(413, f"the image is {image.width}x{image.height}; at most {MAX_IMAGE_PIXELS} pixels")
+        image.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        raise RequestError(400, "the image is not readable") from None
+    return image
+
+
+def _b64(text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise RequestError(400, "the image is not valid base64") from None
+
+
+def _json(body: bytes) -> dict:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise RequestError(400, "the body is not JSON") from None
-    messages = data.get("messages") if isinstance(data, dict) else None
-    users = [m for m in messages or [] if isinstance(m, dict) and m.get("role") == "user"]
+    if not isinstance(data, dict):
+        raise RequestError(400, "the body must be a JSON object")
+    return data
+
+
+def _sampling(data: dict) -> dict:
+    out = {}
+    for key, low, high in (("temperature", 0.0, 2.0), ("top_p", 0.0, 1.0)):
+        value = data.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+            raise RequestError(400, f"{key} must be a number from {low:g} to {high:g}")
+        out[key] = float(value)
+    if out.get("top_p") == 0:
+        raise RequestError(400, "top_p must be above 0")
+    return out
+
+
+def parse_chat(body: bytes) -> GenerationRequest:
+    """A chat completion request, or a `RequestError` saying what is wrong."""
+    data = _json(body)
+    messages = data.get("messages")
+    users = [m for m in messages or [] if isinstance(m, dict) and m.get("role") == "user"] if isinstance(messages, list) else []
     if not users:
         raise RequestError(400, "messages must hold a user message")
     content = users[-1].get("content")
@@ -51,14 +106,7 @@ def parse_request(body: bytes) -> tuple[Image.Image, str, int]:
     url = urls[0].get("url") if isinstance(urls[0], dict) else urls[0]
     if not isinstance(url, str) or not url.startswith("data:image/") or ";base64," not in url:
         raise RequestError(400, "image_url must be a data:image/...;base64, URL")
-    try:
-        raw = base64.b64decode(url.split(";base64,", 1)[1], validate=True)
-        image = Image.open(io.BytesIO(raw))
-        if image.width * image.height > MAX_IMAGE_PIXELS:
-            raise RequestError(413, f"the image is {image.width}x{image.height}; at most {MAX_IMAGE_PIXELS} pixels")
-        image.load()
-    except (binascii.Error, UnidentifiedImageError, OSError, Image.DecompressionBombError):
-        raise RequestError(400, "image_url does not hold a readable image") from None
+    image = _image(_b64(url.split(";base64,", 1)[1]))
     # A system message's text goes first: this model has no separate place for it.
     system = [m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "system"]
     system = [c if isinstance(c, str) else " ".join(p.get("text", "") for p in c if isinstance(p, dict))
@@ -69,74 +117,116 @@ def parse_request(body: bytes) -> tuple[Image.Image, str, int]:
     max_tokens = data.get("max_tokens") or data.get("max_completion_tokens") or 64
     if not isinstance(max_tokens, int) or not 1 <= max_tokens <= MAX_NEW_TOKENS:
         raise RequestError(400, f"max_tokens must be an integer from 1 to {MAX_NEW_TOKENS}")
-    return image, text, max_tokens
+    return GenerationRequest(image=image, text=text, max_tokens=max_tokens, **_sampling(data))
 
 
-def make_server(model, *, name: str, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
-                max_batch: int = 8) -> ThreadingHTTPServer:
+def parse_predict(body: bytes) -> GenerationRequest:
+    """A request to MolmoWeb's `/predict`: its prompt is the whole text; `past_actions` is already in it."""
+    data = _json(body)
+    prompt, image = data.get("prompt"), data.get("image_base64")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise RequestError(400, "prompt must be a non-empty string")
+    if not isinstance(image, str):
+        raise RequestError(400, "image_base64 must be a base64 string (no data: prefix)")
+    sampling = {"temperature": 0.7, "top_p": 0.8} | _sampling(data)  # MolmoWeb's server defaults
+    return GenerationRequest(image=_image(_b64(image.split(";base64,", 1)[-1])), text=prompt,
+                   max_tokens=PREDICT_NEW_TOKENS, **sampling)
+
+
+def make_app(model, *, name: str, api_key: str | None = None, max_batch: int = 8):
+    import anyio.to_thread
+    from fastapi import FastAPI
+    from fastapi import Request as HttpRequest
+    from fastapi.responses import JSONResponse
+
     model.batcher.max_batch = max_batch
+    app = FastAPI(title="molmo-agent serve", docs_url=None, redoc_url=None, openapi_url=None)
 
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def error(status: int, message: str) -> JSONResponse:
+        return JSONResponse({"error": {"message": message, "type": "invalid_request_error", "code": status}}, status)
 
-        def log_message(self, *args) -> None:
-            pass
+    def authorized(request: HttpRequest) -> bool:
+        given = request.headers.get("authorization", "")
+        return api_key is None or hmac.compare_digest(given.encode(), f"Bearer {api_key}".encode())
 
-        def setup(self) -> None:
-            super().setup()
-            # Headers and body go out in two writes; without this, Nagle's algorithm holds the second.
-            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    async def generate(request: HttpRequest, parse) -> JSONResponse | str:
+        if int(request.headers.get("content-length") or 0) > MAX_BODY_BYTES:
+            return error(413, f"the body is over {MAX_BODY_BYTES} bytes")
+        if not authorized(request):
+            return error(401, "missing or wrong bearer token")
+        body = await request.body()
+        if len(body) > MAX_BODY_BYTES:
+            return error(413, f"the body is over {MAX_BODY_BYTES} bytes")
+        try:
+            asked = parse(body)
+        except RequestError as exc:
+            return error(exc.status, str(exc))
+        try:
+            [answer] = await anyio.to_thread.run_sync(lambda: model.generate(
+                [asked.image], [asked.text], max_new_tokens=asked.max_tokens, temperature=asked.temperature,
+                top_p=asked.top_p))
+        except Exception as exc:  # noqa: BLE001
+            return error(500, f"the model failed: {type(exc).__name__}: {exc}")
+        return answer
 
-        def _send(self, status: int, payload: dict) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+    @app.get("/health")
+    def health():
+        return {"status": "ok", "model": name}
 
-        def _error(self, status: int, message: str) -> None:
-            self._send(status, {"error": {"message": message, "type": "invalid_request_error", "code": status}})
+    @app.get("/v1/models")
+    def models(request: HttpRequest):
+        if not authorized(request):
+            return error(401, "missing or wrong bearer token")
+        return {"object": "list", "data": [{"id": name, "object": "model", "owned_by": "molmo-agent"}]}
 
-        def _authorized(self) -> bool:
-            if api_key is None:
-                return True
-            given = self.headers.get("Authorization", "")
-            return hmac.compare_digest(given.encode(), f"Bearer {api_key}".encode())
-
-        def do_GET(self) -> None:
-            if self.path == "/health":
-                return self._send(200, {"status": "ok", "model": name})
-            if not self._authorized():
-                return self._error(401, "missing or wrong bearer token")
-            if self.path == "/v1/models":
-                return self._send(200, {"object": "list", "data": [{"id": name, "object": "model", "owned_by": "molmo-agent"}]})
-            self._error(404, f"no route {self.path}")
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
-                self.close_connection = True
-                return self._error(413, f"the body is {length} bytes; at most {MAX_BODY_BYTES}")
-            body = self.rfile.read(length)
-            if self.path != "/v1/chat/completions":
-                return self._error(404, f"no route {self.path}")
-            if not self._authorized():
-                return self._error(401, "missing or wrong bearer token")
-            try:
-                image, text, max_tokens = parse_request(body)
-            except RequestError as exc:
-                return self._error(exc.status, str(exc))
-            try:
-                [answer] = model.generate([image], [text], max_new_tokens=max_tokens)
-            except Exception as exc:  # noqa: BLE001
-                return self._error(500, f"the model failed: {type(exc).__name__}: {exc}")
-            self._send(200, {
-                "id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion", "created": int(time.time()),
+    @app.post("/v1/chat/completions")
+    async def chat(request: HttpRequest):
+        answer = await generate(request, parse_chat)
+        if isinstance(answer, JSONResponse):
+            return answer
+        return {"id": f"chatcmpl-{uuid.uuid4().hex[:12]}", "object": "chat.completion", "created": int(time.time()),
                 "model": name, "choices": [{"index": 0, "message": {"role": "assistant", "content": answer},
-                                            "finish_reason": "stop"}],
-            })
+                                            "finish_reason": "stop"}]}
 
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
+    @app.post("/predict")
+    async def predict(request: HttpRequest):
+        answer = await generate(request, parse_predict)
+        return answer if isinstance(answer, JSONResponse) else JSONResponse(answer)
+
+    return app
+
+
+class ModelServer:
+    """`make_app` on uvicorn, bound at construction (so port 0 picks a free port that is known at once)."""
+
+    def __init__(self, model, *, name: str, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
+                 max_batch: int = 8) -> None:
+        import uvicorn
+
+        self.socket = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self.port = self.socket.getsockname()[1]
+        self.url = f"http://{host if ':' not in host else f'[{host}]'}:{self.port}"
+        app = make_app(model, name=name, api_key=api_key, max_batch=max_batch)
+        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                                    timeout_graceful_shutdown=1))
+        self._thread: threading.Thread | None = None
+
+    def run(self) -> None:
+        """Serve in this thread until Ctrl-C."""
+        self.server.run(sockets=[self.socket])
+
+    def start(self) -> str:
+        """Serve on a thread of its own; returns the base URL once it answers."""
+        self._thread = threading.Thread(target=self.run, name="molmo-serve", daemon=True)
+        self._thread.start()
+        while not self.server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the server stopped while starting")
+            time.sleep(0.01)
+        return self.url
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.socket.close()

@@ -50,8 +50,12 @@ def test_new_tab_is_followed_and_dialogs_are_recorded(tmp_path, pages_url):
 
 
 def test_dismissing_dialogs(tmp_path, pages_url):
-    task = Task(id="popups", goal='click "Delete all"', url=pages_url + "popups.html", checks=[{"text": "no"}])
-    assert run_task(task, settings(tmp_path, dialogs="dismiss")).status == "success"
+    task = Task(id="popups", goal='click "Delete all"', url=pages_url + "popups.html",
+                checks=[{"js": "document.getElementById('said').textContent === 'no'"}])
+    result = run_task(task, settings(tmp_path, dialogs="dismiss"))
+    assert result.status == "success", result.end.reason
+    [step, _] = read_trace(result.run_dir).steps
+    assert step.outcome.events == ["confirm dialog dismissed: Delete everything?"]
 
 
 def test_allow_domain_blocks_leaving_the_site(tmp_path, pages_url):

@@ -14,17 +14,80 @@ from .conftest import cli, settings
 SUITE = Path(__file__).parents[1] / "tasks" / "suite"
 
 
-@pytest.mark.parametrize("pointer", ["dom", "ocr"])
-def test_local_suite_passes(tmp_path, pointer):
+def _run_suite(out, pointer):
     episodes = load_suite(SUITE)
     assert len(episodes) >= 15
-    results = evaluate(episodes, settings(tmp_path, pointer=pointer), tmp_path, workers=2)
+    results = evaluate(episodes, settings(out, pointer=pointer), out, workers=2)
     failures = {r.task: r.reason for r in results if not r.success}
     assert failures == {}
-    assert len(results) == len(episodes) and all((tmp_path / r.trace / "trace.jsonl").is_file() for r in results)
+    assert len(results) == len(episodes) and all((out / r.trace / "trace.jsonl").is_file() for r in results)
+    return results
 
 
-def test_suite_covers_what_trips_real_agents():
+@pytest.fixture(scope="module")
+def dom_suite(tmp_path_factory):
+    out = tmp_path_factory.mktemp("suite-dom")
+    return out, _run_suite(out, "dom")
+
+
+def test_local_suite_passes_with_the_dom_pointer(dom_suite):
+    assert dom_suite[1]
+
+
+def test_local_suite_passes_with_the_ocr_pointer(tmp_path):
+    _run_suite(tmp_path, "ocr")
+
+
+# What each trap looks like on a page that has it: a page script over the pages a run visited.
+PAGE_FACTS = """() => {
+  const all = [...document.querySelectorAll('*')];
+  const css = [...document.styleSheets].flatMap(s => { try { return [...s.cssRules].map(r => r.cssText); }
+                                                       catch (e) { return []; } }).join('\\n');
+  const scripts = [...document.scripts].map(s => s.textContent).join('\\n');
+  const text = document.body.innerText;
+  return {
+    "native-select": !!document.querySelector('select'), "date": !!document.querySelector('input[type=date]'),
+    "checkbox": !!document.querySelector('input[type=checkbox]'), "radio": !!document.querySelector('input[type=radio]'),
+    "iframe": !!document.querySelector('iframe'), "shadow-dom": all.some(e => e.shadowRoot),
+    "login": !!document.querySelector('input[type=password]'),
+    "modal": !!document.querySelector('dialog, [role=dialog], [aria-modal=true]'),
+    "hover-menu": /:hover[^{]*\\{[^}]*(display|visibility)/.test(css),
+    "drag": !!document.querySelector('[draggable=true]') || /dragstart|pointerdown|mousedown/.test(scripts),
+    "scroll": document.documentElement.scrollHeight > 1.5 * innerHeight,
+    "cookie-banner": /cookie/i.test(text), "search": !!document.querySelector('input[type=search], input[name*=q], [role=search]'),
+    "pagination": /\\b(next|page 2)\\b/i.test(text), "cart": /\\bcart\\b/i.test(text),
+    "checkout": /checkout/i.test(text),
+  };
+}"""
+
+
+def test_every_trap_a_task_claims_is_on_the_pages_its_run_visited(dom_suite):
+    from molmo_agent.browser import Browser, BrowserConfig
+    from molmo_agent.sites import serve_site
+    from molmo_agent.trace import read_trace
+
+    out, results = dom_suite
+    missing = {}
+    with Browser(BrowserConfig()) as browser:
+        for result in results:
+            trace = read_trace(out / result.trace)
+            seen: dict[str, bool] = {}
+            with serve_site(Path(trace.header.site)) as base:
+                for url in dict.fromkeys([s.observation.url for s in trace.steps] + [trace.end.final_url]):
+                    browser.goto(url.replace(trace.header.site_url, base))
+                    for fact, present in browser.evaluate(PAGE_FACTS).items():
+                        seen[fact] = seen.get(fact, False) or present
+            events = [e for s in trace.steps for e in s.outcome.events]
+            seen["new-tab"] = any("tab" in s.outcome.changed for s in trace.steps)
+            seen["js-dialog"] = any("dialog" in e for e in events)
+            seen["second-page"] = len({s.observation.url.split("?")[0] for s in trace.steps}) > 1
+            seen["layout-variant"] = "variant=" in trace.header.start_url
+            seen["answer"] = trace.end.answer is not None
+            task = next(e.task for e in load_suite(SUITE) if e.task.id == result.task)
+            lacking = [tag for tag in task.tags if not seen.get(tag, False)]
+            if lacking:
+                missing[task.id] = lacking
+    assert missing == {}
     tags = {tag for e in load_suite(SUITE) for tag in e.task.tags}
     assert tags >= {"native-select", "date", "checkbox", "radio", "cookie-banner", "modal", "login", "search",
                     "pagination", "iframe", "shadow-dom", "new-tab", "scroll", "hover-menu", "drag", "cart", "checkout"}

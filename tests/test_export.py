@@ -38,7 +38,7 @@ def _check_row(fmt: str, traces: dict, row: dict) -> None:
     if fmt == "molmo2":
         grounding = next(g for g in step.grounding if g.target == row["target"])
         what = f"input field labelled {grounding.target}" if grounding.field else grounding.target
-        assert row["prompt"] == f"Point to the {what}."
+        assert row["prompt"] == f"Point to the {what}\nPlease say 'There are none.' if it is not in the image."
         [point] = parse_points(row["answer"])
         x, y = to_css(point, image_size=(1280, 720), viewport=(1280, 720))
         assert abs(x - grounding.css[0][0]) <= 1.3 and abs(y - grounding.css[0][1]) <= 1.3

@@ -12,11 +12,10 @@ import pytest
 from PIL import Image
 
 from molmo_agent.errors import ConfigError
-from molmo_agent.points import parse_molmoweb, parse_points
 from molmo_agent.sites import DEMO_SITE
 from molmo_agent.tasks import load_task
 
-from .conftest import cli, requires_ml, run_task, running, settings
+from .conftest import cli, requires_ml, run_task, settings
 
 requires_ml()
 
@@ -31,12 +30,14 @@ def tiny(tmp_path_factory):
 @contextlib.contextmanager
 def served(model_dir, **options):
     from molmo_agent.models.loading import MolmoModel
-    from molmo_agent.serve import make_server
+    from molmo_agent.serve import ModelServer
 
     model = MolmoModel(str(model_dir))
-    server = make_server(model, name=Path(model_dir).name, port=0, **options)
-    with running(server) as base:
-        yield base, model
+    server = ModelServer(model, name=Path(model_dir).name, port=0, **options)
+    try:
+        yield server.start(), model
+    finally:
+        server.stop()
 
 
 def _png_url(size=(320, 180), colour="white") -> str:
@@ -92,16 +93,6 @@ def test_molmo_v1_checkpoints_are_sent_to_vllm(tmp_path, demo_url):
     assert done.returncode == 2 and "run only on transformers 4.x" in done.stderr
 
 
-def test_serve_reads_the_system_message_before_the_user_text():
-    from molmo_agent.serve import parse_request
-
-    body = {"messages": [{"role": "system", "content": "You are a pointing model."},
-                         {"role": "user", "content": [{"type": "text", "text": "Point to the To."},
-                                                      {"type": "image_url", "image_url": {"url": _png_url()}}]}]}
-    image, text, max_tokens = parse_request(json.dumps(body).encode())
-    assert text == "You are a pointing model. Point to the To." and image.size == (320, 180) and max_tokens == 64
-
-
 def test_serve_answers_like_an_openai_server_and_refuses_bad_requests(tiny):
     with served(tiny, api_key="sekret", max_batch=8) as (base, model):
         auth = {"Authorization": "Bearer sekret"}
@@ -124,6 +115,18 @@ def test_serve_answers_like_an_openai_server_and_refuses_bad_requests(tiny):
         answer = responses[0].json()["choices"][0]["message"]
         assert answer["role"] == "assistant" and isinstance(answer["content"], str)
         assert max(model.batcher.batches) > 1, "concurrent requests share a batch"
+
+        predict = lambda body, **kw: httpx.post(f"{base}/predict", timeout=60, json=body, **kw)
+        image_b64 = _png_url().split(",", 1)[1]
+        asked = {"prompt": "molmo_web_think: \n# GOAL\nBook\n", "image_base64": image_b64, "past_actions": [],
+                 "temperature": 0.0, "top_p": 0.8}
+        assert predict(asked).status_code == 401, "the key guards MolmoWeb's API too"
+        answered = predict(asked, headers=auth)
+        assert answered.status_code == 200 and isinstance(answered.json(), str)
+        assert predict(asked, headers=auth).json() == answered.json(), "temperature 0 is greedy"
+        assert predict({**asked, "image_base64": "%%%"}, headers=auth).status_code == 400
+        assert "prompt" in predict({**asked, "prompt": ""}, headers=auth).text
+        assert predict({**asked, "top_p": 7}, headers=auth).status_code == 400
 
 
 def test_training_resumes_from_its_last_checkpoint_and_lora_leaves_the_vision_tower(tmp_path, tiny, demo_traces):
@@ -195,10 +198,12 @@ def test_the_loop_closes(tmp_path, pointing_model, capsys):
 
 
 def test_model_policies_decide_the_demo_after_training_on_exported_steps(tmp_path, tiny, demo_traces, pointing_model):
-    """The loop for whole steps: export the demo's steps as MolmoWeb actions and as planner steps, train one
+    """The loop for whole steps: export the demo's steps in MolmoWeb's protocol and as planner steps, train one
     tiny model on both, and let it decide every step of the demo task: as the molmoweb policy in this
-    process and through serve, and as the planner through serve with the trained Molmo2 pointer, served
-    too, finding what each step names (the `run "book a flight" --url` set-up, no DOM anywhere)."""
+    process, through serve's OpenAI API and through serve's MolmoWeb API (/predict), and as the planner through
+    serve with the trained Molmo2 pointer, served too (the `run "book a flight" --url` set-up, no DOM anywhere).
+    Greedy (--temperature 0): a tiny model is not sure enough of itself to sample."""
+    from molmo_agent.models.sampling import Sampling
     from molmo_agent.run import PointerSettings
     from molmo_agent.sft.export import export
     from molmo_agent.sft.train import TrainConfig, train
@@ -214,25 +219,30 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(tmp_pat
     result = train([tmp_path / "web", tmp_path / "plans"], tiny, tmp_path / "policy-demo", config)
 
     task_file = str(DEMO_SITE.parent / "task.yaml")
+    greedy = ["--temperature", "0"]
     done = cli("run", "--task", task_file, "--policy", "molmoweb", "--model", str(result.out), "--pointer", "dom",
-               "--out", str(tmp_path / "runs"), timeout=600)
+               "--out", str(tmp_path / "runs"), *greedy, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "success after 14 steps" in done.stdout
+    assert "success after 20 steps" in done.stdout, "14 steps, six of them typing: a click, then keyboard_type"
+    web = {}
     with served(result.out) as (base, _), served(pointing_model[0].out) as (pointer_base, _):
         planned = cli("run", "--task", task_file, "--policy", "planner", "--planner", f"{base}/v1",
                       "--planner-model", "policy-demo", "--pointer", "http", "--endpoint", f"{pointer_base}/v1",
-                      "--model", "molmo2-demo", "--out", str(tmp_path / "planned"), timeout=600)
-        over_http = settings(tmp_path / "web-http")
-        over_http.policy = "molmoweb"
-        over_http.pointer = PointerSettings(name="dom", endpoint=f"{base}/v1", model="policy-demo")
-        web = run_task(load_task(task_file), over_http)
+                      "--model", "molmo2-demo", "--out", str(tmp_path / "planned"), *greedy, timeout=600)
+        for api, endpoint in (("openai", f"{base}/v1"), ("molmoweb", base)):
+            over_http = settings(tmp_path / f"web-{api}")
+            over_http.policy, over_http.sampling = "molmoweb", Sampling(temperature=0)
+            over_http.pointer = PointerSettings(name="dom", endpoint=endpoint, model="policy-demo", api=api)
+            web[api] = run_task(load_task(task_file), over_http)
     assert planned.returncode == 0, planned.stdout + planned.stderr
     assert "success after 14 steps" in planned.stdout
     [run_dir] = (tmp_path / "planned").iterdir()
     trace = read_trace(run_dir)
     assert trace.header.policy == "planner" and trace.header.policy_model == {"endpoint": f"{base}/v1",
-                                                                               "model": "policy-demo"}
+                                                                               "model": "policy-demo", "api": "openai"}
     typed = trace.steps[2]
     assert typed.policy_raw == 'type "SFO" into "From"' and typed.grounding[0].target == "From"
     assert typed.grounding[0].raw.startswith('<points coords="1 1 '), "the served Molmo2 pointed"
-    assert web.status == "success", web.end.reason
+    for api, result in web.items():
+        assert result.status == "success", f"{api}: {result.end.reason}"
+        assert read_trace(result.run_dir).header.policy_model["api"] == api

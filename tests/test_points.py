@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from molmo_agent.errors import PointParseError
-from molmo_agent.points import Point, Space, parse_molmoweb, parse_points, to_css
+from molmo_agent.points import Point, Space, parse_points, to_css
 
 
 def test_molmo_v1_point():
@@ -31,7 +31,7 @@ def test_molmo2_coords_several_images_and_alt():
 def test_molmoweb_json_and_click():
     text = '{"thought": "the search box", "action": {"name": "click", "x": 61.5, "y": 40.6}}'
     assert parse_points(text)[0].x == 61.5
-    assert parse_molmoweb(text) == ("the search box", {"name": "click", "x": 61.5, "y": 40.6})
+    assert parse_points('{"name": "click", "button": "left", "x": 2.5, "y": 99}')[0].y == 99, "MolmoWeb grounding"
     assert (parse_points("Click(12.5, 99)")[0].y) == 99
 
 

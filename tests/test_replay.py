@@ -11,13 +11,9 @@ from .conftest import cli, run_task, settings
 
 
 @pytest.fixture(scope="module")
-def recording(tmp_path_factory):
+def recording(demo_traces):
     """The demo task recorded once with the dom pointer, at scale factor 1."""
-    from molmo_agent.tasks import load_task
-
-    result = run_task(load_task(DEMO_SITE.parent / "task.yaml"), settings(tmp_path_factory.mktemp("rec")))
-    assert result.status == "success"
-    return result.run_dir
+    return demo_traces["a1"]
 
 
 def test_exact_replay_succeeds_without_a_pointer(tmp_path, recording):
@@ -76,9 +72,16 @@ def test_check_mode_lists_divergences_and_exits_1(tmp_path, recording):
     assert done.stdout.count("diverged:") >= 2 and "side by side" in done.stdout
 
 
-def test_exact_replay_command_exits_0(tmp_path, recording):
+def test_exact_replay_command_records_a_replay_of_the_run(tmp_path, recording):
     done = cli("replay", str(recording), "--out", str(tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
+    [run_dir] = tmp_path.iterdir()
+    assert f"trace: {run_dir}" in done.stdout
+    replayed, source = read_trace(run_dir), read_trace(recording)
+    assert replayed.header.replay_mode == "exact" and replayed.header.replay_of == str(recording.resolve())
+    assert len(replayed.steps) == len(source.steps) and replayed.end.status == "success"
+    assert [s.replay.source_step for s in replayed.steps] == [s.index for s in source.steps]
+    assert [s.action for s in replayed.steps] == [s.action for s in source.steps], "the same points, unasked"
 
 
 def test_secrets_are_filled_in_at_replay_time(tmp_path, demo_url):

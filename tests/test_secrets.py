@@ -1,4 +1,10 @@
-"""Secrets reach the page and nothing else: not the trace, the screenshots, the log or a model."""
+"""Secrets reach the page and nothing else: not the trace, the screenshots, the report, the log or a model."""
+
+import base64
+import io
+import re
+
+from PIL import Image
 
 from molmo_agent.observation import Observation
 from molmo_agent.trace import read_trace
@@ -9,6 +15,16 @@ PIN = "8841-secret-PIN"
 NAME = "Zebediah"
 
 
+def _read(ocr_pointer, image: Image.Image) -> str:
+    """The text OCR reads in an image, lower case, at CSS size (a GIF frame is scaled back up)."""
+    image = image.convert("RGB").resize((1280, 720), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    observation = Observation(screenshot=buffer.getvalue(), image_size=(1280, 720), viewport=(1280, 720), scale=1,
+                              url="", title="", tabs=[], active_tab=0, dom_signature="")
+    return " ".join(text for _, text, _ in ocr_pointer.read(observation)[1]).lower()
+
+
 def test_secrets_appear_in_no_file_and_no_output(tmp_path, demo_url, ocr_pointer):
     plan = ('click "Accept all", click "Round trip", type "SFO" into "From", type "JFK" into "To", '
             'click "Search flights", scroll down, click "Book MA 417", type "{{FIRST}}" into "First name", '
@@ -17,22 +33,40 @@ def test_secrets_appear_in_no_file_and_no_output(tmp_path, demo_url, ocr_pointer
                "--secret", f"PIN={PIN}", "--secret", f"FIRST={NAME}")
     assert done.returncode == 0, done.stdout + done.stderr
     [run_dir] = tmp_path.iterdir()
+    reported = cli("report", str(run_dir), "--gif")
+    assert reported.returncode == 0, reported.stderr
+    images = []
     for path in run_dir.rglob("*"):
         if path.is_file():
             data = path.read_bytes()
             assert PIN.encode() not in data and NAME.encode() not in data, path
+            if path.suffix in (".png", ".gif"):
+                images.append(Image.open(path))
+    html = (run_dir / "report.html").read_text()
+    inline = [Image.open(io.BytesIO(base64.b64decode(b))) for b in re.findall(r"data:image/\w+;base64,([^\"']+)", html)]
+    assert len(inline) >= len(read_trace(run_dir).steps), "every step's screen is inline in the report"
+    for image in images + inline:  # text chunks and comments of PNGs and GIFs
+        meta = " ".join(str(v) for v in image.info.values()) + " ".join(getattr(image, "text", {}).values())
+        assert PIN not in meta and NAME not in meta
     assert PIN not in done.stdout + done.stderr and NAME not in done.stdout + done.stderr
+    # The last inline image and the last GIF frame show the confirmation: the line with the name is masked,
+    # the rest is read.
+    gif = Image.open(run_dir / "run.gif")
+    gif.seek(gif.n_frames - 1)
+    for image in (inline[-1], gif):
+        seen = _read(ocr_pointer, image)
+        squeezed = seen.replace(" ", "")  # a GIF frame is half size: OCR runs its words together
+        assert "bookingconfirmed" in squeezed and NAME.lower() not in squeezed, seen
     trace = read_trace(run_dir)
     typed = [s for s in trace.steps if s.action.name == "type"]
     assert {s.action.text for s in typed} >= {"{{FIRST}}", "{{PIN}}"}
     assert all(s.outcome.field_value_ok for s in typed)
     # A secret in a plain text field, or shown by the page (the confirmation repeats the name), is masked.
+    # OCR reads the page's other text on the same screenshots: a blank screenshot would not pass.
     for step in trace.steps[typed[0].index:]:
-        png = trace.screenshot_path(step.observation.screenshot).read_bytes()
-        observation = Observation(screenshot=png, image_size=(1280, 720), viewport=(1280, 720), scale=1,
-                                  url="", title="", tabs=[], active_tab=0, dom_signature="")
-        _, lines = ocr_pointer.read(observation)
-        assert not any(NAME.lower() in text.lower() for _, text, _ in lines), step.index
+        seen = _read(ocr_pointer, Image.open(trace.screenshot_path(step.observation.screenshot)))
+        assert len(seen.split()) >= 5, (step.index, seen)
+        assert NAME.lower() not in seen, step.index
 
 
 def test_secrets_inside_shadow_roots_and_frames_are_masked_too(tmp_path, pages_url, ocr_pointer):

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +14,8 @@ from molmo_agent.trace import read_trace
 
 from .conftest import CLI
 
-SLOW_PLAN = 'click "Accept all", ' + ", ".join(["wait 1s"] * 8)
+# Three quick steps, then one long wait: the tests act while it runs, however loaded the machine.
+SLOW_PLAN = 'click "Accept all", wait 0.2s, click "Round trip", wait 120s'
 
 
 def _start(tmp_path, demo_url):
@@ -61,6 +63,25 @@ def test_a_line_cut_short_is_dropped_but_the_rest_reads(tmp_path, demo_url):
     whole = read_trace(run_dir)
     file.write_text(file.read_text() + '{"type": "step", "index": 9, "observ')
     assert len(read_trace(run_dir).steps) == len(whole.steps)
+
+
+def test_recorded_traces_and_task_files_match_the_published_schemas(demo_traces, tmp_path):
+    import jsonschema
+    import yaml
+
+    root = Path(__file__).parents[1]
+    trace_schema = json.loads((root / "traces" / "schema.json").read_text())
+    lines = (demo_traces["a2"] / "trace.jsonl").read_text().splitlines()
+    assert [json.loads(line)["type"] for line in (lines[0], lines[-1])] == ["header", "end"]
+    for line in lines:
+        jsonschema.validate(json.loads(line), trace_schema)
+    task_schema = json.loads((root / "tasks" / "schema.json").read_text())
+    task_files = sorted((root / "tasks").rglob("*.yaml"))
+    assert len(task_files) >= 17
+    for path in task_files:
+        jsonschema.validate(yaml.safe_load(path.read_text()), task_schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**json.loads(lines[1]), "intent": {"name": "teleport"}}, trace_schema)
 
 
 def _minimal_trace(tmp_path, step_changes):

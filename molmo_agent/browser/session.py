@@ -13,6 +13,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
 from .. import actions as A
+from ..keys import normalize_key
 from ..errors import BrowserError, ConfigError, NavigationBlockedError
 from ..observation import Element, Observation, Tab
 from ..redaction import Secrets
@@ -21,11 +22,7 @@ from .launch import LAUNCH_FLAGS, BrowserConfig, find_chromium
 
 DRAG_OVERSHOOT = 10.0  # CSS px
 SPECIAL_INPUTS = {"date", "time", "datetime-local", "month", "week", "color", "range"}
-KEY_ALIASES = {"enter": "Enter", "return": "Enter", "tab": "Tab", "escape": "Escape", "esc": "Escape",
-               "backspace": "Backspace", "delete": "Delete", "space": " ", "ctrl": "Control",
-               "control": "Control", "cmd": "Meta", "alt": "Alt", "shift": "Shift",
-               "up": "ArrowUp", "down": "ArrowDown", "left": "ArrowLeft", "right": "ArrowRight",
-               "pageup": "PageUp", "pagedown": "PageDown", "home": "Home", "end": "End"}
+
 
 
 def widget_value(kind: str, text: str) -> str:
@@ -37,12 +34,6 @@ def widget_value(kind: str, text: str) -> str:
         hour = int(m[1]) % 12 + (12 if m[4] and m[4].lower() == "pm" else 0) if m[4] else int(m[1])
         return f"{hour:02d}:{m[2]}" + (f":{m[3]}" if m[3] else "")
     return text
-
-
-def normalize_key(key: str) -> str:
-    parts = [p.strip() for p in key.replace(" + ", "+").split("+")]
-    named = [KEY_ALIASES.get(p.lower(), p) for p in parts]
-    return "+".join(named)
 
 
 class Chromium:
@@ -269,10 +260,12 @@ class Browser:
         match action:
             case A.Click(x=x, y=y, button=button):
                 mouse.click(x, y, button=button)
-            case A.DoubleClick(x=x, y=y):
-                mouse.dblclick(x, y)
-            case A.Hover(x=x, y=y):
+            case A.DoubleClick(x=x, y=y, button=button):
+                mouse.dblclick(x, y, button=button)
+            case A.Hover(x=x, y=y, duration=duration):
                 mouse.move(x, y, steps=2)
+                if duration:
+                    page.wait_for_timeout(duration * 1000)
             case A.Drag(x=x, y=y, to_x=tx, to_y=ty):
                 # Carry the item a little past the target's centre, as people do, so that sortable
                 # lists place it on the side it came from rather than at a coin flip.
@@ -287,7 +280,7 @@ class Browser:
                 page.keyboard.press(normalize_key(key))
             case A.Scroll(direction=direction, amount=amount, x=x, y=y):
                 width, height = self.config.viewport
-                step = amount or (0.8 * (height if direction in ("up", "down") else width))
+                step = amount if amount is not None else 0.8 * (height if direction in ("up", "down") else width)
                 dx, dy = {"up": (0, -step), "down": (0, step), "left": (-step, 0), "right": (step, 0)}[direction]
                 mouse.move(x if x is not None else width / 2, y if y is not None else height / 2)
                 mouse.wheel(dx, dy)
@@ -305,9 +298,13 @@ class Browser:
                     raise BrowserError(f"switch_tab {index}: there are {len(pages)} tabs")
                 self.page = pages[index]
                 self.page.bring_to_front()
+            case A.NewTab():
+                self._adopt_new_tab()
+                self.page = self.context.new_page()
+                self._known_tabs = self.context.pages
             case A.Wait(seconds=seconds):
                 page.wait_for_timeout(seconds * 1000)
-            case A.Done() | A.Fail():
+            case A.Done() | A.Fail() | A.Message() | A.Infeasible():
                 pass
         return None
 

@@ -11,6 +11,8 @@ from ..browser import BrowserConfig, parse_viewport
 from ..errors import ConfigError, MolmoAgentError
 from ..pointers import NAMES as POINTER_NAMES
 from ..redaction import Secrets
+from ..models.endpoint import APIS
+from ..models.sampling import Sampling
 from ..run import POLICIES, ModelSettings, PointerSettings, RunSettings, run_task
 from ..sites import DEMO_SITE
 from ..tasks import Task
@@ -82,18 +84,27 @@ def make_settings(pointer, endpoint, model, api_key, timeout, out_dir, max_steps
 
 
 def choose_policy(settings: RunSettings, policy: str, planner: str | None, planner_model: str | None,
-                   planner_api_key: str | None) -> None:
+                  planner_api_key: str | None, *, api: str = "openai", history: int = 10,
+                  temperature: float = 0.7, top_p: float = 0.8, max_new_tokens: int = 1024) -> None:
     if policy not in POLICIES:
         raise ConfigError(f"--policy {policy!r} is not one of {', '.join(POLICIES)}")
     if policy != "planner" and (planner or planner_model):
         raise ConfigError("--planner and --planner-model are for --policy planner")
+    if api not in APIS:
+        raise ConfigError(f"--api {api!r} is not one of {', '.join(APIS)}")
+    if api != "openai" and not settings.pointer.endpoint:
+        raise ConfigError(f"--api {api} is for a model behind --endpoint URL")
     settings.policy = policy
+    settings.pointer.api = api
     settings.planner = ModelSettings(model=planner_model, endpoint=planner, api_key=planner_api_key,
                                      timeout_s=settings.pointer.timeout_s)
+    settings.history = history
+    settings.sampling = Sampling(temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
 
 
 POINTER = typer.Option("ocr", "--pointer", help=f"where-is-it backend: {', '.join(POINTER_NAMES)}")
-ENDPOINT = typer.Option(None, help="OpenAI-compatible base URL for --pointer http, e.g. http://gpu:8000/v1")
+ENDPOINT = typer.Option(None, help="model server for --pointer http and --policy molmoweb: an OpenAI-compatible "
+                        "base URL (http://gpu:8000/v1), or with --api molmoweb MolmoWeb's server (http://gpu:8001)")
 MODEL = typer.Option(None, help="for http: the model the endpoint serves (allenai/Molmo-7B-D-0924); "
                      "for molmo: a checkpoint folder or hub id")
 POLICY = typer.Option("steps", "--policy", help="steps (the goal is the steps), planner (a chat model names each step: "
@@ -103,7 +114,14 @@ PLANNER = typer.Option(None, "--planner", help="OpenAI-compatible base URL of th
 PLANNER_MODEL = typer.Option(None, "--planner-model", help="the model the --planner endpoint serves, or a checkpoint folder")
 PLANNER_KEY = typer.Option(None, "--planner-api-key", envvar="MOLMO_AGENT_PLANNER_API_KEY",
                            help="bearer token for the planner endpoint")
-FAMILY = typer.Option(None, "--family", help="prompt style for http: molmo, molmo2, generic (default: from --model)")
+FAMILY = typer.Option(None, "--family", help="pointing prompt: molmo, molmo2, molmoweb (its web_grounding mode), "
+                      "generic (default: from --model's name)")
+API = typer.Option("openai", "--api", help="what --endpoint speaks: openai (vLLM, SGLang, serve) or molmoweb "
+                   "(MolmoWeb's own server, POST /predict)")
+HISTORY = typer.Option(10, "--history", min=0, help="earlier steps the molmoweb policy shows the model")
+TEMPERATURE = typer.Option(0.7, "--temperature", min=0, max=2, help="sampling of model policies (0 = greedy)")
+TOP_P = typer.Option(0.8, "--top-p", min=0.01, max=1, help="nucleus sampling of model policies")
+MAX_NEW_TOKENS = typer.Option(1024, "--max-new-tokens", min=1, max=4096, help="longest answer of a model policy")
 API_KEY = typer.Option(None, envvar="MOLMO_AGENT_API_KEY", help="bearer token for the endpoint")
 TIMEOUT = typer.Option(60.0, "--timeout", help="seconds to wait for one pointer answer")
 OUT = typer.Option(Path("traces"), "--out", help="folder that receives one run directory per run")

@@ -19,27 +19,24 @@ def serve(
     name: Optional[str] = typer.Option(None, "--name", help="model id to answer to (default: the folder's name)"),
     max_batch: int = typer.Option(8, "--max-batch", min=1, help="requests generated together"),
 ) -> None:
-    """Serve a model over an OpenAI-compatible API (what --pointer http talks to)."""
+    """Serve a model over an OpenAI-compatible API (what --pointer http talks to) and MolmoWeb's /predict."""
     from ..models.loading import MolmoModel
-    from ..serve import make_server
+    from ..serve import ModelServer
 
     try:
         loaded = MolmoModel(model)
         if loaded.fast:
             out.print(f"compiling the fast path for batches up to {max_batch} ...")
             out.print(f"warm in {loaded.warm_up(max_batch):.0f}s")
-        server = make_server(loaded, name=name or Path(model).name, host=host, port=port, api_key=api_key,
+        server = ModelServer(loaded, name=name or Path(model).name, host=host, port=port, api_key=api_key,
                              max_batch=max_batch)
     except MolmoAgentError as exc:
         fail(exc)
     except OSError as exc:
         fail(ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}"))
-    out.print(f"serving {model} as {name or Path(model).name} on http://{host}:{server.server_address[1]}/v1 "
-              f"({loaded.device})", soft_wrap=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        server.server_close()
+    out.print(f"serving {model} as {name or Path(model).name} ({loaded.device}): OpenAI-compatible at "
+              f"{server.url}/v1, MolmoWeb's API at {server.url}/predict", soft_wrap=True)
+    server.run()  # uvicorn stops cleanly on Ctrl-C
 
 
 @app.command("make-tiny-model")

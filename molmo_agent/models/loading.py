@@ -154,13 +154,24 @@ class MolmoModel:
     def prompt(self, text: str) -> str:
         return self.prompt_with(self.processor)(text)
 
-    def generate(self, images: list[Image.Image], prompts: list[str], *, max_new_tokens: int = 48) -> list[str]:
-        """One answer per (image, prompt) pair, greedily. Thread-safe: requests that wait together, from one
-        call or from many threads (eval workers, serve's connections), are generated as one batch."""
-        futures = self.batcher.submit([(image, prompt, max_new_tokens) for image, prompt in zip(images, prompts)])
+    def generate(self, images: list[Image.Image], prompts: list[str], *, max_new_tokens: int = 48,
+                 temperature: float = 0.0, top_p: float = 1.0, **context) -> list[str]:
+        """One answer per (image, prompt) pair: greedy at temperature 0, else sampled. Thread-safe: requests
+        that wait together, from one call or from many threads (eval workers, serve's connections), are
+        generated together, one batch per way of sampling. `context` (what a server API adds) is not used."""
+        sampling = (float(temperature), float(top_p))
+        futures = self.batcher.submit([(image, prompt, max_new_tokens, sampling) for image, prompt in zip(images, prompts)])
         return [future.result() for future in futures]
 
-    def _generate_batch(self, requests: list[tuple[Image.Image, str, int]]) -> list[str]:
+    def _generate_batch(self, requests: list[tuple[Image.Image, str, int, tuple[float, float]]]) -> list[str]:
+        answers: dict[int, str] = {}
+        for sampling in dict.fromkeys(r[3] for r in requests):
+            indices = [i for i, r in enumerate(requests) if r[3] == sampling]
+            for i, answer in zip(indices, self._generate_alike([requests[i] for i in indices], *sampling)):
+                answers[i] = answer
+        return [answers[i] for i in range(len(requests))]
+
+    def _generate_alike(self, requests: list, temperature: float, top_p: float) -> list[str]:
         import torch
 
         images, prompts = [r[0] for r in requests], [r[1] for r in requests]
@@ -179,6 +190,8 @@ class MolmoModel:
                 inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
             config = copy.copy(self.generation_config)
             config.max_new_tokens = max_new_tokens
+            if temperature > 0:
+                config.update(do_sample=True, temperature=temperature, top_p=top_p, top_k=0)
             if self.fast:
                 config.max_cache_len = -(-(prompt_length + max_new_tokens) // CACHE_STEP) * CACHE_STEP
             output = self.model.generate(**inputs, generation_config=config)

@@ -9,7 +9,8 @@ NAMES = ("ocr", "dom", "http", "molmo")
 
 
 def make_pointer(name: str, *, endpoint: str | None = None, model: str | None = None,
-                 api_key: str | None = None, timeout_s: float = 60.0, family: str | None = None) -> Pointer:
+                 api_key: str | None = None, timeout_s: float = 60.0, family: str | None = None,
+                 api: str = "openai") -> Pointer:
     """The pointer backend called `name`, configured from CLI-level options."""
     if name == "ocr":
         from .ocr import OcrPointer
@@ -24,13 +25,13 @@ def make_pointer(name: str, *, endpoint: str | None = None, model: str | None = 
             raise ConfigError("--pointer http needs --endpoint URL and --model NAME")
         from .http import HttpPointer
 
-        return HttpPointer(endpoint, model, api_key=api_key, timeout_s=timeout_s, family=family)
+        return HttpPointer(endpoint, model, api_key=api_key, timeout_s=timeout_s, family=family, api=api)
     if name == "molmo":
         if not model:
             raise ConfigError("--pointer molmo needs --model PATH (a Molmo2-family checkpoint folder or hub id)")
         from .molmo import MolmoPointer
 
-        return MolmoPointer(model)
+        return MolmoPointer(model, family=family)
     raise ConfigError(f"unknown pointer {name!r}; choose one of {', '.join(NAMES)}")
 
 

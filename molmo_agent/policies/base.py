@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Protocol
 from pydantic import BaseModel
 
 from ..actions import Action
+from ..models.sampling import POLICY as POLICY_SAMPLING
+from ..models.sampling import Sampling
 from ..observation import Observation
 from ..pointers.prompts import viewport_image
 from ..trace.records import ReplayStep
@@ -33,14 +35,14 @@ class Policy(Protocol):
 class ModelPolicy:
     """A policy that shows a model the screenshot and a prompt each step and reads its answer as a decision.
 
-    `model` generates text from (images, prompts): an in-process `MolmoModel` or a `ChatEndpoint`.
+    `model` generates text from (images, prompts): an in-process `MolmoModel`, or one behind HTTP
+    (`models.endpoint`). Answers are sampled as `sampling` says (MolmoWeb's 0.7 / 0.8 by default).
     """
 
     name = "model"
-    max_tokens = 160
 
-    def __init__(self, model) -> None:
-        self.model = model
+    def __init__(self, model, *, sampling: Sampling = POLICY_SAMPLING) -> None:
+        self.model, self.sampling = model, sampling
         self.goal = ""
 
     def start(self, goal: str) -> None:
@@ -48,11 +50,17 @@ class ModelPolicy:
 
     def decide(self, observation: Observation, history: list["StepRecord"]) -> Decision:
         prompt = self.prompt(observation, history)
-        [text] = self.model.generate([viewport_image(observation)], [prompt], max_new_tokens=self.max_tokens)
-        return self.read(text, observation)
+        [text] = self.model.generate([viewport_image(observation)], [prompt], **self.sampling.options(),
+                                     **self.context(observation, history))
+        return self.read(text, observation, history)
 
     def prompt(self, observation: Observation, history: list["StepRecord"]) -> str:
         raise NotImplementedError
 
-    def read(self, text: str, observation: Observation) -> Decision:
+    def context(self, observation: Observation, history: list["StepRecord"]) -> dict:
+        """What a server's API takes beside the prompt (MolmoWeb's `past_actions`); models ignore what they
+        do not use."""
+        return {}
+
+    def read(self, text: str, observation: Observation, history: list["StepRecord"]) -> Decision:
         raise NotImplementedError

@@ -55,6 +55,6 @@ class PlannerPolicy(ModelPolicy):
     def prompt(self, observation: Observation, history: list) -> str:
         return planner_prompt(self.goal, previous_steps(history), observation.title, observation.url)
 
-    def read(self, text: str, observation: Observation) -> Decision:
+    def read(self, text: str, observation: Observation, history: list) -> Decision:
         action, thought = read_step(text)
         return Decision(action=action, thought=thought, raw=text)

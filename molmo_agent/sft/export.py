@@ -7,7 +7,8 @@
 A split with no rows is not written: `datasets` refuses a split folder that holds no data.
 
 `molmo2`: one pointing example per grounded target (screenshot + "Point to the X." -> Molmo2 point text).
-`molmoweb`: one example per step (screenshot + MolmoWeb's sectioned prompt -> its JSON action).
+`molmoweb`: one example per answer of MolmoWeb (screenshot + its exact prompt -> its JSON answer); a step
+the model would take in two answers (typing at a point: click, then keyboard_type) gives two.
 `planner`: one example per step (screenshot + the planner policy's prompt -> the step, in the step language).
 """
 
@@ -23,9 +24,10 @@ from typing import Literal
 from PIL import Image
 
 from ..errors import ConfigError
+from .. import actions as A
 from ..pointers.prompts import prompt_for
+from ..protocols import molmoweb
 from ..policies import planner
-from ..policies.molmoweb import from_action, molmoweb_prompt, previous_steps
 from ..policies.steps import to_step
 from ..trace import StepRecord, Trace, read_trace
 from ..trace.writer import TRACE_FILE
@@ -64,16 +66,21 @@ def _pointing(trace: Trace, step: StepRecord) -> list[dict]:
     return rows
 
 
-def _stepping(trace: Trace, index: int) -> list[dict]:
-    step = trace.steps[index]
-    action = from_action(step.action, trace.header.viewport) if step.action else None
-    if action is None:
-        return []
-    answer = json.dumps({"thought": step.thought, "action": action})
-    prompt = molmoweb_prompt(trace.header.goal, previous_steps(trace.steps[:index], trace.header.viewport),
-                             step.observation.title, step.observation.url)
-    return [{"prompt": prompt, "answer": answer,
-             "target": getattr(step.intent, "target", None), "field": False, "box": None}]
+def _stepping(trace: Trace, index: int, answered: list[list[molmoweb.ModelStep]], keep: int) -> list[dict]:
+    """The step as MolmoWeb's answers (one, or more where the model needs several: typing at a point is a
+    click, then keyboard_type), each with the prompt the model would have had before it."""
+    step, size = trace.steps[index], trace.header.viewport
+    before = [model_step for earlier in answered[:index] for model_step in earlier]
+    rows = []
+    for model_step in answered[index]:
+        if isinstance(molmoweb.to_action(model_step.action, size), A.Infeasible) and step.intent.name not in ("fail", "infeasible"):
+            break  # MolmoWeb could not carry it out (a key off its list): not a lesson
+        prompt = molmoweb.prompt(trace.header.goal, before, page_index=step.observation.active_tab,
+                                 title=step.observation.title, url=step.observation.url, keep=keep)
+        rows.append({"prompt": prompt, "answer": json.dumps(model_step.model_dump()),
+                     "target": getattr(step.intent, "target", None), "field": False, "box": None})
+        before = before + [model_step]
+    return rows
 
 
 def _planning(trace: Trace, index: int) -> list[dict]:
@@ -88,7 +95,7 @@ def _planning(trace: Trace, index: int) -> list[dict]:
 
 
 def export(paths: list[str | Path], out: str | Path, *, format: Format = "molmo2", include_failed: bool = False,
-           test_fraction: float = 0.1, holdout: list[str | Path] = ()) -> dict:
+           test_fraction: float = 0.1, holdout: list[str | Path] = (), history: int = molmoweb.HISTORY) -> dict:
     """Write the dataset; returns counts per split.
 
     Steps of `holdout` traces all go to the test split; of the others, a `test_fraction` of the
@@ -102,11 +109,12 @@ def export(paths: list[str | Path], out: str | Path, *, format: Format = "molmo2
     seen: set[tuple[str, str]] = set()
     splits: dict[str, list[dict]] = {"train": [], "test": []}
     for trace in traces:
+        answered = [molmoweb.to_model_steps(step, trace.header.viewport) for step in trace.steps]
         for index, step in enumerate(trace.steps):
             if not step.outcome.ok and not include_failed:
                 continue
             rows = (_pointing(trace, step) if format == "molmo2" else
-                    _stepping(trace, index) if format == "molmoweb" else _planning(trace, index))
+                    _stepping(trace, index, answered, history) if format == "molmoweb" else _planning(trace, index))
             if not rows:
                 continue
             image = Image.open(trace.screenshot_path(step.observation.screenshot)).convert("RGB")

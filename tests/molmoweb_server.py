@@ -1,0 +1,114 @@
+"""A stand-in for a MolmoWeb checkpoint on loopback, speaking both of the APIs it is served through: MolmoWeb's
+own `POST /predict` and an OpenAI-compatible `POST /v1/chat/completions` (as vLLM serves it).
+
+It answers a script of steps, one per request, in MolmoWeb's JSON. Steps that point find their target in
+the screenshot they were sent (with the OCR pointer) and answer in percent of that image, so a wrong image
+or a wrong mapping shows as a missed click. Every request is kept: the prompt, the image size, the sampling.
+Faults can be queued: "predictor-error" (a 200 saying "Predictor error: ..."), "500".
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import io
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from PIL import Image
+
+from molmo_agent.observation import Observation
+
+from .conftest import running
+
+
+class Seen:
+    def __init__(self, prompt: str, png: bytes, sampling: dict, past_actions=None) -> None:
+        self.prompt, self.png, self.sampling, self.past_actions = prompt, png, sampling, past_actions
+        self.image = Image.open(io.BytesIO(png))
+
+
+class ScriptedMolmoWeb:
+    def __init__(self, pointer, script: list) -> None:
+        """`script`: ("click", TARGET) | ("field", LABEL) | ("select", LABEL, OPTION) | ("action", DICT)
+        | ("raw", TEXT); each answered with a thought naming it."""
+        self.pointer, self.script = pointer, list(script)
+        self.seen: list[Seen] = []
+        self.faults: list[str] = []
+        self.lock = threading.Lock()
+
+    def _percent(self, target: str, png: bytes, field: bool) -> dict:
+        size = Image.open(io.BytesIO(png)).size
+        observation = Observation(screenshot=png, image_size=size, viewport=size, scale=1, url="", title="",
+                                  tabs=[], active_tab=0, dom_signature="")
+        point = self.pointer.locate(target, observation, field=field).points[0]
+        return {"x": round(100 * point.x / size[0], 2), "y": round(100 * point.y / size[1], 2)}
+
+    def answer(self, png: bytes) -> str:
+        step = self.script.pop(0) if self.script else ("action", {"name": "send_msg_to_user", "msg": "[EXIT]"})
+        kind = step[0]
+        if kind == "raw":
+            return step[1]
+        if kind == "click":
+            action = {"name": "click", **self._percent(step[1], png, field=False)}
+        elif kind == "field":
+            action = {"name": "click", **self._percent(step[1], png, field=True)}
+        elif kind == "select":
+            action = {"name": "select_option", **self._percent(step[1], png, field=True), "option": step[2]}
+        else:
+            action = step[1]
+        return json.dumps({"thought": f"Step: {step[1] if kind != 'action' else action['name']}", "action": action})
+
+    def take(self, seen: Seen) -> str | None:
+        with self.lock:
+            self.seen.append(seen)
+            return self.faults.pop(0) if self.faults else None
+
+
+def _handler(model: ScriptedMolmoWeb):
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            if self.path == "/predict":
+                png = base64.b64decode(body["image_base64"], validate=True)
+                seen = Seen(body["prompt"], png, {k: body.get(k) for k in ("temperature", "top_p")},
+                            body.get("past_actions"))
+            else:
+                content = body["messages"][0]["content"]
+                url = next(p["image_url"]["url"] for p in content if p["type"] == "image_url")
+                png = base64.b64decode(url.split(",", 1)[1])
+                prompt = next(p["text"] for p in content if p["type"] == "text")
+                seen = Seen(prompt, png, {k: body.get(k) for k in ("temperature", "top_p", "max_tokens")})
+            fault = model.take(seen)
+            if fault == "500":
+                return self._send(500, "scripted failure")
+            text = "Predictor error: all predictors are busy" if fault == "predictor-error" else model.answer(png)
+            if self.path == "/predict":
+                return self._send(200, text)
+            self._send(200, {"id": "x", "object": "chat.completion", "model": body.get("model"),
+                             "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                                          "finish_reason": "stop"}]})
+
+        def _send(self, status: int, payload) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+@contextlib.contextmanager
+def molmoweb_server(pointer, script: list):
+    """Yields (base URL, the scripted model): MolmoWeb's API at BASE/predict, OpenAI's at BASE/v1."""
+    model = ScriptedMolmoWeb(pointer, script)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(model))
+    server.daemon_threads = True
+    with running(server) as base:
+        yield base, model

@@ -1,0 +1,265 @@
+"""MolmoWeb as its authors ship it: the prompt byte for byte, every action both ways, how an episode ends,
+and runs against a stand-in MolmoWeb server on loopback through both of its APIs."""
+
+import io
+import json
+
+import pytest
+from PIL import Image
+
+from molmo_agent import actions as A
+from molmo_agent.checks import Check
+from molmo_agent.protocols import molmoweb as mw
+from molmo_agent.run import ModelSettings, run_policy
+from molmo_agent.tasks import RunRules
+from molmo_agent.trace import read_trace
+
+from .conftest import cli, settings
+from .molmoweb_server import molmoweb_server
+
+SIZE = (1280, 720)
+CLICK = {"name": "click", "x": 47.03, "y": 26.36}
+
+
+# -- the prompt, written by hand from the published template -----------------------------------------
+def test_prompt_with_no_earlier_step():
+    text = mw.prompt("Book a flight", [], page_index=0, title="SkyHop", url="http://127.0.0.1:8000/")
+    assert text == ("molmo_web_think: \n# GOAL\nBook a flight\n\n# PREVIOUS STEPS\n\n# CURRENTLY ACTIVE PAGE\n"
+                    "Page 0: SkyHop | http://127.0.0.1:8000/\n\n# NEXT STEP\n")
+
+
+def test_prompt_with_one_earlier_step_prints_the_action_as_python_prints_a_dict():
+    step = mw.ModelStep(thought="I accept the cookies.", action=CLICK)
+    text = mw.prompt("Book a flight", [step], page_index=0, title="SkyHop", url="http://127.0.0.1:8000/")
+    assert text == ("molmo_web_think: \n# GOAL\nBook a flight\n\n# PREVIOUS STEPS\n## Step 1\n"
+                    "THOUGHT: I accept the cookies.\nACTION: {'name': 'click', 'x': 47.03, 'y': 26.36}\n\n"
+                    "# CURRENTLY ACTIVE PAGE\nPage 0: SkyHop | http://127.0.0.1:8000/\n\n# NEXT STEP\n")
+
+
+def test_prompt_keeps_the_last_ten_of_twelve_steps_with_their_numbers_and_cuts_long_titles():
+    steps = [mw.ModelStep(thought=f"thought {i}", action={"name": "noop", "noop_reason": "loading"})
+             for i in range(1, 13)]
+    title, url = "T" * 150, "http://example.com/" + "a" * 200
+    text = mw.prompt("G", steps, page_index=1, title=title, url=url)
+    blocks = "".join(f"## Step {i}\nTHOUGHT: thought {i}\nACTION: {{'name': 'noop', 'noop_reason': 'loading'}}\n"
+                     for i in (3, 4, 5, 6, 7, 8, 9, 10, 11, 12))
+    cut_title = "T" * 85 + "... (truncated)"
+    cut_url = "http://example.com/" + "a" * 66 + "... (truncated)"
+    assert len(cut_title) == len(cut_url) == 100
+    assert text == (f"molmo_web_think: \n# GOAL\nG\n\n# PREVIOUS STEPS\n{blocks}\n# CURRENTLY ACTIVE PAGE\n"
+                    f"Page 1: {cut_title} | {cut_url}\n\n# NEXT STEP\n")
+    assert "## Step 2\n" not in text
+    assert mw.prompt("G", steps, page_index=0, title="t", url="u", keep=3).count("## Step") == 3
+
+
+def test_grounding_prompt_is_molmowebs_own_mode():
+    assert mw.grounding_prompt("Search flights") == 'web_grounding:\n# GOAL\nClick "Search flights".\n\n# ACTION\n\n'
+
+
+# -- every action kind both ways, whole models compared, values off their defaults -------------------
+BOTH_WAYS = [
+    ({"name": "click", "x": 50.0, "y": 25.0, "button": "right"}, A.Click(x=640.0, y=180.0, button="right")),
+    ({"name": "dblclick", "x": 10.0, "y": 90.0, "button": "middle"}, A.DoubleClick(x=128.0, y=648.0, button="middle")),
+    ({"name": "hover_at", "x": 10.0, "y": 10.0, "duration": 2.5}, A.Hover(x=128.0, y=72.0, duration=2.5)),
+    ({"name": "mouse_drag_and_drop", "from_x": 10.0, "from_y": 20.0, "to_x": 30.0, "to_y": 40.0},
+     A.Drag(x=128.0, y=144.0, to_x=384.0, to_y=288.0)),
+    ({"name": "scroll", "delta_x": 0.0, "delta_y": -25.0}, A.Scroll(direction="up", amount=180.0)),
+    ({"name": "scroll_at", "x": 50.0, "y": 50.0, "delta_x": 10.0, "delta_y": 0.0},
+     A.Scroll(direction="right", amount=128.0, x=640.0, y=360.0)),
+    ({"name": "keyboard_type", "text": "Ada Lovelace"}, A.Type(text="Ada Lovelace", clear=False)),
+    ({"name": "keyboard_press", "key": "ControlOrMeta+a"}, A.Press(key="ControlOrMeta+a")),
+    ({"name": "goto", "url": "https://example.com/a?b=1"}, A.Goto(url="https://example.com/a?b=1")),
+    ({"name": "browser_nav", "nav_type": "go_back"}, A.Back()),
+    ({"name": "browser_nav", "nav_type": "new_tab"}, A.NewTab()),
+    ({"name": "browser_nav", "nav_type": "tab_focus", "index": 2}, A.SwitchTab(index=2)),
+    ({"name": "noop", "noop_reason": "captcha"}, A.Wait(seconds=5.0, reason="captcha")),
+    ({"name": "send_msg_to_user", "msg": "[ANSWER] 42"}, A.Message(text="[ANSWER] 42")),
+    ({"name": "report_infeasible", "infeasibility_reason": "login wall"}, A.Infeasible(reason="login wall")),
+    ({"name": "select_option", "x": 50.0, "y": 50.0, "option": "Business"},
+     A.SelectOption(x=640.0, y=360.0, option="Business")),
+]
+
+
+@pytest.mark.parametrize("theirs, ours", BOTH_WAYS, ids=[t["name"] + str(i) for i, (t, _) in enumerate(BOTH_WAYS)])
+def test_every_action_kind_both_ways(theirs, ours):
+    assert mw.to_action(theirs, SIZE) == ours
+    [back] = mw.from_action(ours, SIZE)
+    assert back == theirs and list(back) == list(theirs), "same fields, same order"
+
+
+def test_coordinates_are_clamped_inside_the_screenshot_and_keys_matched_without_case():
+    assert mw.to_action({"name": "click", "x": 0, "y": 100}, SIZE) == A.Click(x=1.0, y=718.0)
+    assert mw.to_action({"name": "click", "x": 150, "y": -3}, SIZE) == A.Click(x=1278.0, y=1.0)
+    assert mw.to_action({"name": "click", "x": 33.333, "y": 50}, (1000, 500)) == A.Click(x=333.3, y=250.0)
+    assert mw.to_action({"name": "keyboard_press", "key": "eScApE"}, SIZE) == A.Press(key="Escape")
+    # our scroll has one axis: a diagonal one keeps the larger delta
+    assert mw.to_action({"name": "scroll", "delta_x": 5, "delta_y": -10}, SIZE) == A.Scroll(direction="up", amount=72.0)
+
+
+@pytest.mark.parametrize("theirs, why", [
+    ({"name": "keyboard_press", "key": "PageDown"}, "Unsupported keypress"),
+    ({"name": "keyboard_press"}, "Unsupported keypress"),
+    ({"name": "fly", "to": "moon"}, "Unsupported action type: fly"),
+    ({"name": "click", "x": "left", "y": 3}, "Unsupported action"),
+    ({"name": "click", "x": float("nan"), "y": 3}, "Unsupported action"),
+    ({"name": "browser_nav", "nav_type": "tab_focus"}, "Unsupported browser_nav"),
+    ({"name": "select_option", "x": 1, "y": 1}, "Unsupported action"),
+])
+def test_what_molmoweb_would_not_carry_out_is_infeasible(theirs, why):
+    action = mw.to_action(theirs, SIZE)
+    assert isinstance(action, A.Infeasible) and action.reason.startswith(why)
+
+
+def test_answers_are_read_as_molmoweb_reads_them():
+    assert mw.read_answer(json.dumps({"thought": "t", "action": CLICK})) == mw.ModelStep(thought="t", action=CLICK)
+    assert mw.read_answer(json.dumps(CLICK)) == mw.ModelStep(thought="", action=CLICK), "a bare action"
+    unreadable = mw.read_answer("I think I should click the button")
+    assert unreadable.action == {"name": "report_infeasible",
+                                 "infeasibility_reason": "Unparseable model output: I think I should click the button"}
+    long = mw.read_answer(json.dumps({"action": {"name": "send_msg_to_user", "msg": "x" * 2000}}))
+    assert len(long.action["msg"]) == 1000 and long.action["msg"].endswith("... (truncated)")
+
+
+def test_our_steps_are_written_as_the_answers_the_model_would_have_given():
+    assert mw.from_action(A.Type(text="SFO", target="From", x=640, y=72), SIZE) == [
+        {"name": "click", "x": 50.0, "y": 10.0}, {"name": "keyboard_type", "text": "SFO"}]
+    assert mw.from_action(A.Done(answer="$249"), SIZE) == [
+        {"name": "send_msg_to_user", "msg": "[ANSWER] $249"}, {"name": "send_msg_to_user", "msg": "[EXIT]"}]
+    assert mw.from_action(A.Press(key="ctrl+a"), SIZE) == [{"name": "keyboard_press", "key": "ControlOrMeta+a"}]
+    assert mw.from_action(A.Press(key="enter"), SIZE) == [{"name": "keyboard_press", "key": "Enter"}]
+    assert mw.from_action(A.Scroll(direction="down"), SIZE) == [{"name": "scroll", "delta_x": 0.0, "delta_y": 80.0}]
+    assert mw.from_action(A.Click(target="Go"), SIZE) == [], "never found, never carried out"
+
+
+# -- runs against a stand-in MolmoWeb server -------------------------------------------------------------
+BOOKING = [
+    ("click", "Accept all"), ("click", "Round trip"),
+    ("field", "From"), ("action", {"name": "keyboard_type", "text": "SFO"}),
+    ("field", "To"), ("action", {"name": "keyboard_type", "text": "JFK"}),
+    ("field", "Depart"), ("action", {"name": "keyboard_type", "text": "2026-12-24"}),
+    ("select", "Cabin", "Business"), ("click", "Search flights"),
+    ("action", {"name": "scroll", "delta_x": 0, "delta_y": 60}), ("click", "Book MA 417"),
+    ("field", "First name"), ("action", {"name": "keyboard_type", "text": "Ada"}),
+    ("field", "Last name"), ("action", {"name": "keyboard_type", "text": "Lovelace"}),
+    ("field", "Email"), ("action", {"name": "keyboard_type", "text": "ada@example.com"}),
+    ("click", "Confirm booking"),
+    ("action", {"name": "send_msg_to_user", "msg": "[ANSWER] Booked MA 417 for Ada Lovelace"}),
+    ("action", {"name": "send_msg_to_user", "msg": "[EXIT]"}),
+]
+
+
+@pytest.mark.parametrize("api", ["molmoweb", "openai"])
+def test_a_molmoweb_server_books_the_demo_end_to_end(tmp_path, ocr_pointer, demo_task, api):
+    with molmoweb_server(ocr_pointer, BOOKING) as (base, model):
+        model.faults.append("predictor-error" if api == "molmoweb" else "500")  # retried like a dropped line
+        endpoint = base if api == "molmoweb" else f"{base}/v1"
+        done = cli("run", "--task", str(demo_task_file()), "--policy", "molmoweb", "--endpoint", endpoint,
+                   "--model", "allenai/MolmoWeb-8B", "--api", api, "--max-steps", "30", "--out", str(tmp_path),
+                   timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "answer: Booked MA 417 for Ada Lovelace" in done.stdout
+    [run_dir] = tmp_path.iterdir()
+    trace = read_trace(run_dir)
+    assert trace.end.status == "success" and trace.end.answer == "Booked MA 417 for Ada Lovelace"
+    assert trace.header.policy_model["api"] == api
+    assert [s.intent.name for s in trace.steps[-2:]] == ["message", "done"], "[ANSWER] goes on, [EXIT] ends"
+
+    seen = model.seen[1:]  # the first answer was the scripted fault
+    assert len(seen) == len(BOOKING) == len(trace.steps)
+    assert all(s.image.size == (1280, 720) and s.image.format == "PNG" and s.image.mode == "RGB" for s in seen)
+    assert all(s.sampling["temperature"] == 0.7 and s.sampling["top_p"] == 0.8 for s in seen)
+    title, url = trace.steps[0].observation.title, trace.steps[0].observation.url
+    assert seen[0].prompt == (f"molmo_web_think: \n# GOAL\n{trace.header.goal}\n\n# PREVIOUS STEPS\n\n"
+                              f"# CURRENTLY ACTIVE PAGE\nPage 0: {title} | {url}\n\n# NEXT STEP\n")
+    first = json.loads(trace.steps[0].policy_raw)
+    assert (f"## Step 1\nTHOUGHT: Step: Accept all\nACTION: {first['action']}\n## Step 2\n"
+            f"THOUGHT: Step: Round trip\n") in seen[2].prompt
+    assert "## Step 4\n" in seen[13].prompt and "## Step 3\n" not in seen[13].prompt, "the last 10 of 13"
+    if api == "molmoweb":
+        assert seen[13].past_actions == [{"thought": json.loads(s.policy_raw)["thought"],
+                                          "action": json.loads(s.policy_raw)["action"]} for s in trace.steps[3:13]]
+    else:
+        assert seen[0].sampling["max_tokens"] == 1024
+
+
+def demo_task_file():
+    from molmo_agent.sites import DEMO_SITE
+
+    return DEMO_SITE.parent / "task.yaml"
+
+
+def _policy(base: str, **options):
+    from molmo_agent.policies.molmoweb import MolmoWebPolicy
+
+    model = ModelSettings(model="molmoweb", endpoint=base, api="molmoweb").load(model_option="--model",
+                                                                                 endpoint_option="--endpoint")
+    return MolmoWebPolicy(model, **options)
+
+
+def test_infeasible_and_unreadable_answers_go_on_until_three_in_a_row(tmp_path, ocr_pointer, pages_url):
+    script = [("raw", "I am not sure."),
+              ("action", {"name": "report_infeasible", "infeasibility_reason": "captcha"}),
+              ("action", {"name": "send_msg_to_user", "msg": "Still looking."}),
+              ("raw", "{broken json"),
+              ("action", {"name": "report_infeasible", "infeasibility_reason": "login wall"}),
+              ("action", {"name": "keyboard_press", "key": "PageDown"})]
+    with molmoweb_server(ocr_pointer, script) as (base, model):
+        result = run_policy(_policy(base), goal="Read the page", name="infeasible", start_url=f"{pages_url}actions.html",
+                            settings=settings(tmp_path))
+    trace = read_trace(result.run_dir)
+    assert [s.intent.name for s in trace.steps] == ["infeasible", "infeasible", "message", "infeasible",
+                                                    "infeasible", "fail"]
+    assert result.status == "failed" and result.end.reason.startswith("Unsupported keypress")
+    assert trace.steps[0].thought.startswith("Could not parse predicted action")
+    assert trace.steps[0].policy_raw == "I am not sure.", "the raw answer is kept"
+    assert ("THOUGHT: Could not parse predicted action: no JSON object\nACTION: {'name': 'report_infeasible', "
+            "'infeasibility_reason': 'Unparseable model output: I am not sure.'}\n") in model.seen[1].prompt
+
+
+def test_each_action_kind_is_carried_out_on_the_page(tmp_path, ocr_pointer, pages_url):
+    """x, y below are percent of 1280x720 at the centres of the test page's boxes."""
+    script = [("action", a) for a in [
+        {"name": "click", "x": 54.69, "y": 20.83, "button": "right"},
+        {"name": "dblclick", "x": 54.69, "y": 20.83},
+        {"name": "hover_at", "x": 78.13, "y": 20.83, "duration": 0.6},
+        {"name": "mouse_drag_and_drop", "from_x": 50.0, "from_y": 50.0, "to_x": 80.0, "to_y": 70.0},
+        {"name": "scroll_at", "x": 23.44, "y": 55.56, "delta_x": 0.0, "delta_y": 25.0},
+        {"name": "click", "x": 19.53, "y": 15.97},
+        {"name": "keyboard_type", "text": "hello"},
+        {"name": "keyboard_press", "key": "enter"},
+        {"name": "browser_nav", "nav_type": "new_tab"},
+        {"name": "browser_nav", "nav_type": "tab_focus", "index": 0},
+        {"name": "send_msg_to_user", "msg": "[EXIT]"},
+    ]]
+    checks = [Check(js="window.log.some(e => e.type === 'contextmenu')"),
+              Check(js="window.log.some(e => e.type === 'dblclick' && e.button === 0)"),
+              Check(js="window.log.some(e => e.type === 'hovered' && e.ms >= 550)"),
+              Check(js="window.log.some(e => e.type === 'down' && Math.abs(e.x - 640) <= 1 && Math.abs(e.y - 360) <= 1)"),
+              Check(js="window.log.some(e => e.type === 'up' && Math.abs(e.x - 1034) <= 12 && Math.abs(e.y - 504) <= 12)"),
+              Check(js="window.scrolled && window.scrolled[0] === 0 && window.scrolled[1] === 180"),
+              Check(js="document.getElementById('field').value === 'hello'"),
+              Check(js="window.log.some(e => e.type === 'enter')")]
+    with molmoweb_server(ocr_pointer, script) as (base, _):
+        result = run_policy(_policy(base), goal="Try every action", name="actions",
+                            start_url=f"{pages_url}actions.html", settings=settings(tmp_path),
+                            rules=RunRules(checks=checks))
+    assert result.status == "success", result.end.reason
+    trace = read_trace(result.run_dir)
+    assert [s.intent.name for s in trace.steps] == ["click", "double_click", "hover", "drag", "scroll", "click",
+                                                    "type", "press", "new_tab", "switch_tab", "done"]
+    assert "tab" in trace.steps[8].outcome.changed and len(trace.steps[9].observation.tabs) == 2
+    assert trace.steps[9].observation.active_tab == 1 and trace.steps[10].observation.active_tab == 0
+
+
+def test_policy_prompt_names_the_active_tab(tmp_path):
+    from molmo_agent.observation import Observation, Tab
+    from molmo_agent.policies.molmoweb import MolmoWebPolicy
+
+    png = io.BytesIO()
+    Image.new("RGB", SIZE).save(png, format="PNG")
+    observation = Observation(screenshot=png.getvalue(), image_size=SIZE, viewport=SIZE, scale=1, url="http://b/",
+                              title="B", tabs=[Tab(title="A", url="http://a/"), Tab(title="B", url="http://b/")],
+                              active_tab=1, dom_signature="")
+    policy = MolmoWebPolicy(model=None)
+    policy.start("Compare")
+    assert policy.prompt(observation, []).endswith("# CURRENTLY ACTIVE PAGE\nPage 1: B | http://b/\n\n# NEXT STEP\n")

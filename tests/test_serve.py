@@ -1,0 +1,46 @@
+"""What `serve` reads from a request, in both of its APIs (no model needed; the served model: test_model_loop)."""
+
+import base64
+import io
+import json
+
+import pytest
+from PIL import Image
+
+from molmo_agent.serve import RequestError, parse_chat, parse_predict
+
+
+def _png(size=(320, 180)) -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "white").save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_a_system_message_goes_before_the_user_text_and_sampling_is_read():
+    body = {"messages": [{"role": "system", "content": "You are a pointing model."},
+                         {"role": "user", "content": [{"type": "text", "text": "Point to the To."},
+                                                      {"type": "image_url", "image_url": {"url": "data:image/png;base64," + _png()}}]}],
+            "temperature": 0.7, "top_p": 0.8, "max_tokens": 1024}
+    asked = parse_chat(json.dumps(body).encode())
+    assert asked.text == "You are a pointing model. Point to the To." and asked.image.size == (320, 180)
+    assert (asked.max_tokens, asked.temperature, asked.top_p) == (1024, 0.7, 0.8)
+
+
+def test_predict_reads_molmowebs_request_with_its_server_defaults():
+    asked = parse_predict(json.dumps({"prompt": "molmo_web_think: x", "image_base64": _png((1280, 720)),
+                                      "past_actions": [{"thought": "t", "action": {"name": "noop"}}]}).encode())
+    assert asked.text == "molmo_web_think: x" and asked.image.size == (1280, 720)
+    assert (asked.temperature, asked.top_p, asked.max_tokens) == (0.7, 0.8, 1024)
+
+
+@pytest.mark.parametrize("body, status, message", [
+    (b"{nope", 400, "not JSON"),
+    (json.dumps({"prompt": "p"}).encode(), 400, "image_base64"),
+    (json.dumps({"prompt": "p", "image_base64": "AAAA"}).encode(), 400, "not readable"),
+    (json.dumps({"prompt": "p", "image_base64": _png((5000, 5000))}).encode(), 413, "at most"),
+    (json.dumps({"prompt": "p", "image_base64": _png(), "temperature": "hot"}).encode(), 400, "temperature"),
+])
+def test_predict_refuses_bad_requests_with_what_is_wrong(body, status, message):
+    with pytest.raises(RequestError, match=message) as caught:
+        parse_predict(body)
+    assert caught.value.status == status
