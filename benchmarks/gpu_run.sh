@@ -14,6 +14,6 @@ export PYTHONUNBUFFERED=1 TOKENIZERS_PARALLELISM=false
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>&1 | tee "$out/gpu.txt"
 # One process per path: neither path's threads and caches touch the other's. The fast path's warm-up
 # compiles six batch sizes, which takes the longest; the budget of one device call is 600 s.
-timeout 140 "$python" benchmarks/pointer_latency.py --shape "$shape" --paths plain --requests 32 2>&1 | tee "$out/pointer_plain.txt"
-timeout 280 "$python" benchmarks/pointer_latency.py --shape "$shape" --paths fast --requests 32 2>&1 | tee "$out/pointer_fast.txt"
-timeout 150 "$python" benchmarks/train_speed.py --shape "$shape" --batch-size 4 --steps 10 2>&1 | tee "$out/train_speed.txt"
+timeout 140 "$python" benchmarks/pointer_latency.py --shape "$shape" --paths plain --requests 32 --rounds 1 2>&1 | tee "$out/pointer_plain.txt"
+timeout 280 "$python" benchmarks/pointer_latency.py --shape "$shape" --paths fast --requests 32 --rounds 1 2>&1 | tee "$out/pointer_fast.txt"
+timeout 150 "$python" benchmarks/train_speed.py --shape "$shape" --batch-size 4 --steps 10 --rounds 1 2>&1 | tee "$out/train_speed.txt"

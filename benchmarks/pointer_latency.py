@@ -5,7 +5,10 @@
     python benchmarks/pointer_latency.py --shape 8b --paths plain,fast  # the real 8B shape, random weights (GPU)
     python benchmarks/pointer_latency.py --model PATH                   # a checkpoint
 
-A random model never stops early, so every call generates exactly --new-tokens tokens.
+Every call generates exactly --new-tokens tokens (the end-of-text token is held back until then), failed
+calls are counted and printed, not timed as served, and a path that fell back to the plain one during
+warm-up prints no "fast" figures. The measured loops run --rounds times, the paths in alternating order;
+each figure is the median of the rounds with their spread.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ import argparse
 import io
 import statistics
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 from PIL import Image, ImageDraw
 
+from molmo_agent.errors import PointerError, PointParseError
 from molmo_agent.models.loading import MolmoModel
 from molmo_agent.observation import Observation
 from molmo_agent.pointers.http import HttpPointer
@@ -62,27 +67,54 @@ def load(args) -> tuple[object, object, str]:
     return model, processor, f"random Molmo2 ({args.shape})"
 
 
-def bench(model: MolmoModel, observation: Observation, args) -> None:
+def bench(model: MolmoModel, observation: Observation, args) -> dict[str, float]:
+    """One round of every figure for one path: name -> value. Raises if any call failed."""
     image = Image.open(io.BytesIO(observation.screenshot))
     prompt, tokens = "Point to the box.", args.new_tokens
-    single = measure(lambda: model.generate([image], [prompt], max_new_tokens=tokens), 1, args.requests // 4)
-    print(f"  in-process, 1 at a time: {single[0] * 1000:7.1f} ms/point")
+    figures = {"in-process, 1 at a time (ms/point)": 1000 * measure(
+        lambda: model.generate([image], [prompt], max_new_tokens=tokens), 1, args.requests // 4)[0]}
     for size in (8, 32):
         seconds = measure(lambda: model.generate([image] * size, [prompt] * size, max_new_tokens=tokens), 1, 3)[0]
-        print(f"  in-process batch of {size:>2}: {seconds * 1000:7.1f} ms, {size / seconds:6.1f} points/s")
+        figures[f"in-process batch of {size:>2} (points/s)"] = size / seconds
     server = ModelServer(model, name="bench", port=0, max_batch=32)
     pointer = HttpPointer(f"{server.start()}/v1", "bench", timeout_s=600, max_tokens=tokens, family="molmo2")
-    for concurrency in (1, 8, 32):
-        latency, rate = measure(lambda: _locate(pointer, observation), concurrency, max(args.requests, concurrency))
-        print(f"  serve, {concurrency:>2} concurrent: {latency * 1000:7.1f} ms/call, {rate:6.1f} points/s")
-    server.stop()
+    errors: list[str] = []
+    try:
+        for concurrency in (1, 8, 32):
+            latency, rate = measure(lambda: _locate(pointer, observation, errors), concurrency,
+                                    max(args.requests, concurrency))
+            figures[f"serve, {concurrency:>2} concurrent (ms/call)"] = latency * 1000
+            figures[f"serve, {concurrency:>2} concurrent (points/s)"] = rate
+    finally:
+        server.stop()
+    if errors:
+        raise RuntimeError(f"{len(errors)} calls failed, first: {errors[0]}")
+    return figures
 
 
-def _locate(pointer, observation):
+def _locate(pointer, observation, errors: list[str]) -> None:
     try:
         pointer.locate("box", observation)
-    except Exception:  # noqa: BLE001 - a random model's text need not parse; the call was timed
-        pass
+    except PointParseError:
+        pass  # a random model's text that holds no point: it was served, and timed as such
+    except PointerError as exc:
+        if "There are none" not in str(exc):  # the model's own "not found" was served; anything else failed
+            errors.append(str(exc))
+
+
+def _wrap(model, processor, name: str, path: str, tokens: int) -> MolmoModel | None:
+    wrapped = MolmoModel.in_memory(model, processor, name=name, fast=path == "fast")
+    wrapped.generation_config.min_new_tokens = tokens  # exactly --new-tokens per answer, early stop or not
+    started = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        wrapped.warm_up(32)
+    if path == "fast" and not wrapped.fast:
+        print(f"fast path fell back to the plain one during warm-up ({caught[-1].message if caught else '?'}): "
+              "no fast figures")
+        return None
+    print(f"{path} path warm in {time.perf_counter() - started:.1f}s")
+    return wrapped
 
 
 def main() -> None:
@@ -93,6 +125,7 @@ def main() -> None:
     parser.add_argument("--paths", default="plain,fast", help="generation paths to measure: plain, fast")
     parser.add_argument("--requests", type=int, default=64)
     parser.add_argument("--new-tokens", type=int, default=24)
+    parser.add_argument("--rounds", type=int, default=3, help="repeats of every measured loop, paths alternating")
     args = parser.parse_args()
     import torch
 
@@ -104,15 +137,24 @@ def main() -> None:
     prompt_tokens = len(processor(images=[[Image.open(io.BytesIO(png))]],
                                   text=[MolmoModel.prompt_with(processor)("Point to the box.")])["input_ids"][0])
     print(f"{name} on {device}: a 1280x720 screenshot is {prompt_tokens} prompt tokens; {args.new_tokens} new tokens")
-    for path in args.paths.split(","):
-        wrapped = MolmoModel.in_memory(model, processor, name=name, fast=path == "fast")
-        started = time.perf_counter()
-        wrapped.warm_up(32)
-        wrapped.generate([Image.open(io.BytesIO(png))], ["Point to the box."], max_new_tokens=args.new_tokens)
-        print(f"{path} path (warm-up {time.perf_counter() - started:.1f}s):")
-        bench(wrapped, observation, args)
-        if torch.cuda.is_available():
-            print(f"  peak GPU memory {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB")
+    paths = {path: _wrap(model, processor, name, path, args.new_tokens) for path in args.paths.split(",")}
+    paths = {path: wrapped for path, wrapped in paths.items() if wrapped is not None}
+    rounds: dict[str, list[dict[str, float]]] = {path: [] for path in paths}
+    peaks: dict[str, float] = {}
+    for number in range(args.rounds):
+        for path in (list(paths) if number % 2 == 0 else list(reversed(paths))):
+            if torch.cuda.is_available():
+                torch.cuda.reset_peak_memory_stats()
+            rounds[path].append(bench(paths[path], observation, args))
+            if torch.cuda.is_available():
+                peaks[path] = max(peaks.get(path, 0.0), torch.cuda.max_memory_allocated() / 2**30)
+    for path, measured in rounds.items():
+        print(f"{path} path, {len(measured)} rounds: median [min - max]")
+        for figure in measured[0]:
+            values = [m[figure] for m in measured]
+            print(f"  {figure:<36} {statistics.median(values):8.1f}  [{min(values):.1f} - {max(values):.1f}]")
+        if path in peaks:
+            print(f"  peak GPU memory {peaks[path]:.1f} GiB")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ fine-tuning with activation checkpointing, on a random Molmo2 (nothing to downlo
     python benchmarks/train_speed.py --shape 8b --batch-size 4 --steps 12    # the real 8B shape, on a GPU
 
 Examples are 1280x720 screenshots with a pointing prompt and a Molmo2 point answer, as `export` writes
-them. The first steps (allocation, kernel selection) are left out of the per-step time.
+them. The first --skip steps (allocation, kernel selection) are left out of the per-step time; with too few
+steps to leave them out it refuses rather than print a figure that holds them. Each mode runs --rounds
+times, the modes in alternating order; a figure is the median of the rounds with their spread.
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def synthetic_dataset(folder: Path, examples: int = 32) -> Path:
     return folder
 
 
-def run(mode: str, data: Path, args) -> None:
+def run(mode: str, data: Path, args) -> tuple[float, float | None, float]:
+    """(seconds per steady step, peak GPU GiB, final loss) of one training run."""
     import torch
 
     from molmo_agent.models.random import random_molmo2
@@ -60,14 +63,11 @@ def run(mode: str, data: Path, args) -> None:
     stamps: list[float] = []
     result = train(data, (model, processor), None, config, on_step=lambda step, loss: stamps.append(time.perf_counter()))
     steady = [b - a for a, b in zip(stamps[args.skip:], stamps[args.skip + 1:])]
-    per_step = statistics.median(steady) if steady else result.seconds / result.steps
-    memory = f", peak {result.peak_gpu_gib} GiB" if result.peak_gpu_gib else ""
-    print(f"{mode:>4}: {per_step:.3f} s/step, {args.batch_size / per_step:.1f} examples/s{memory} "
-          f"(loss {result.final_loss:.3f})")
     del model, processor
     gc.collect()
     if device == "cuda":
         torch.cuda.empty_cache()
+    return statistics.median(steady), result.peak_gpu_gib, result.final_loss
 
 
 def main() -> None:
@@ -79,15 +79,28 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--skip", type=int, default=2, help="first steps left out of the timing")
     parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=2, help="repeats of each mode, modes alternating")
     args = parser.parse_args()
+    if args.steps < args.skip + 2:
+        parser.error(f"--steps {args.steps} leaves no steady step after the {args.skip} skipped (warm-up): "
+                     f"use --steps {args.skip + 2} or more")
     import torch
 
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
     print(f"random Molmo2 ({args.shape}) on {device}: batches of {args.batch_size} examples, {args.steps} steps")
     with tempfile.TemporaryDirectory() as tmp:
         data = synthetic_dataset(Path(tmp) / "data")
-        for mode in args.modes.split(","):
-            run(mode, data, args)
+        modes = args.modes.split(",")
+        measured: dict[str, list] = {mode: [] for mode in modes}
+        for number in range(args.rounds):
+            for mode in (modes if number % 2 == 0 else list(reversed(modes))):
+                measured[mode].append(run(mode, data, args))
+        for mode, runs in measured.items():
+            per_step = [r[0] for r in runs]
+            median = statistics.median(per_step)
+            memory = f", peak {max(r[1] for r in runs)} GiB" if runs[0][1] else ""
+            print(f"{mode:>4}: {median:.3f} s/step [{min(per_step):.3f} - {max(per_step):.3f} over {len(runs)} rounds], "
+                  f"{args.batch_size / median:.1f} examples/s{memory} (loss {runs[-1][2]:.3f})")
 
 
 if __name__ == "__main__":

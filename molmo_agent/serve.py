@@ -10,8 +10,6 @@ request gets a 4xx with a message and touches no other request. With an API key,
 wants it as a bearer token.
 """
 
-from __future__ import annotations
-
 import base64
 import binascii
 import hmac

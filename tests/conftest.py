@@ -48,13 +48,14 @@ def demo_task():
 
 @pytest.fixture(scope="session")
 def demo_traces(tmp_path_factory):
-    """The demo task recorded with the dom pointer: two layouts at scale factors 1 and 2 (for training), and
-    both layouts at 1.5 (held out). Maps a name (layout a/b, then the scale) to its run directory."""
+    """The demo task recorded with the dom pointer: two layouts at scale factors 1 and 2 (for training), both
+    layouts at 1.5 (held out), and a third layout (c) at 1. Maps a name (layout, then scale) to its run directory."""
     out = tmp_path_factory.mktemp("traces")
     task = load_task(DEMO_SITE.parent / "task.yaml")
     runs = {}
     for name, path, scale in [("a1", "", 1), ("a2", "", 2), ("b1", "index.html?variant=b", 1),
-                              ("b2", "index.html?variant=b", 2), ("a15", "", 1.5), ("b15", "index.html?variant=b", 1.5)]:
+                              ("b2", "index.html?variant=b", 2), ("a15", "", 1.5), ("b15", "index.html?variant=b", 1.5),
+                              ("c1", "index.html?variant=c", 1)]:
         result = run_task(task.model_copy(update={"path": path}), settings(out / name, scale=scale))
         assert result.status == "success", result.end.reason
         runs[name] = result.run_dir

@@ -21,6 +21,7 @@ from PIL import Image
 from molmo_agent.observation import Observation
 
 from .conftest import running
+from .openai_server import chat_completion, send_json
 
 
 class Seen:
@@ -85,21 +86,9 @@ def _handler(model: ScriptedMolmoWeb):
                 seen = Seen(prompt, png, {k: body.get(k) for k in ("temperature", "top_p", "max_tokens")})
             fault = model.take(seen)
             if fault == "500":
-                return self._send(500, "scripted failure")
+                return send_json(self, 500, "scripted failure")
             text = "Predictor error: all predictors are busy" if fault == "predictor-error" else model.answer(png)
-            if self.path == "/predict":
-                return self._send(200, text)
-            self._send(200, {"id": "x", "object": "chat.completion", "model": body.get("model"),
-                             "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                          "finish_reason": "stop"}]})
-
-        def _send(self, status: int, payload) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, 200, text if self.path == "/predict" else chat_completion(body.get("model"), text))
 
     return Handler
 

@@ -65,19 +65,26 @@ def _handler(model: FakeMolmo):
                 text = fault[4:]
             else:
                 text = "I am not sure what you mean." if fault == "garbage" else model.answer(body)
-            self._send(200, {"id": "x", "object": "chat.completion", "model": body.get("model"),
-                             "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                                          "finish_reason": "stop"}]})
+            self._send(200, chat_completion(body.get("model"), text))
 
-        def _send(self, status: int, payload: dict) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+        def _send(self, status: int, payload) -> None:
+            send_json(self, status, payload)
 
     return Handler
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, payload) -> None:
+    data = json.dumps(payload).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+def chat_completion(model: str | None, text: str) -> dict:
+    return {"id": "x", "object": "chat.completion", "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]}
 
 
 @contextlib.contextmanager

@@ -77,7 +77,8 @@ def test_unreachable_endpoint_fails_the_step_after_retries(tmp_path, demo_url):
 
 def test_model_family_picks_the_prompt():
     assert model_family("allenai/Molmo-7B-D-0924") == "molmo"
-    assert model_family("allenai/MolmoWeb-8B") == "molmo2"
+    assert model_family("allenai/MolmoWeb-8B") == "molmoweb"
+    assert model_family("allenai/Molmo2-8B") == model_family("/models/molmo2-demo/") == "molmo2"
     assert model_family("Qwen/Qwen2.5-VL-7B") == "generic"
 
 

@@ -51,34 +51,59 @@ def _chat(url: str, text: str = "Point to the button.", **extra) -> dict:
     return {"model": "m", "messages": [{"role": "user", "content": content}], "max_tokens": 12, **extra}
 
 
-def test_tiny_model_loads_and_generates_in_batches(tiny):
-    from molmo_agent.models.loading import MolmoModel
+def _pointing_rows(data, count: int) -> list[dict]:
+    """`count` training examples of the trained pointing model, each with a different target."""
+    rows, targets = [], set()
+    for line in (data / "train" / "metadata.jsonl").read_text().splitlines():
+        row = json.loads(line)
+        if row["target"] not in targets:
+            targets.add(row["target"])
+            rows.append({**row, "image": Image.open(data / "train" / row["file_name"]).convert("RGB")})
+    return rows[:count]
 
-    model = MolmoModel(str(tiny))
+
+def test_each_caller_of_a_shared_model_gets_its_own_answer(pointing_model):
+    """Eval workers share one model: requests that wait together are one batch, and no answer goes astray.
+    The trained pointing model answers each target differently, so a swap would show."""
+    from molmo_agent.models.loading import MolmoModel, rgb
+
+    result, data, _ = pointing_model
+    model = MolmoModel(str(result.out))
     assert model.device == "cpu"
-    rgba = Image.new("RGBA", (640, 360), (255, 0, 0, 128))
-    answers = model.generate([Image.new("RGB", (1280, 720)), rgba], ["Point to the To.", "Point to the From."],
-                             max_new_tokens=6)
-    assert len(answers) == 2 and all(isinstance(a, str) for a in answers)
-    images = [Image.new("RGB", (1280, 720), colour) for colour in ("white", "red", "navy", "green", "grey", "black")]
-    prompts = [f"Point to the {word}." for word in ("To", "From", "Search", "Book", "Cabin", "Email")]
-    alone = [model.generate([image], [prompt], max_new_tokens=8)[0] for image, prompt in zip(images, prompts)]
-    with ThreadPoolExecutor(len(images)) as pool:  # eval workers sharing one model
-        together = list(pool.map(lambda pair: model.generate([pair[0]], [pair[1]], max_new_tokens=8)[0],
-                                 zip(images, prompts)))
+    rows = _pointing_rows(data, 6)
+    alone = [model.generate([r["image"]], [r["prompt"]], max_new_tokens=24)[0] for r in rows]
+    assert len(set(alone)) >= 5, f"different targets, different points: {alone}"
+    with ThreadPoolExecutor(len(rows)) as pool:
+        together = list(pool.map(lambda r: model.generate([r["image"]], [r["prompt"]], max_new_tokens=24)[0], rows))
     assert together == alone, "each caller gets its own answer"
     assert max(model.batcher.batches) > 1, "callers waiting together share a batch"
 
+    rgba = rows[0]["image"].convert("RGBA")
+    rgba.putalpha(128)
+    flattened = rgb(rgba)
+    assert flattened.mode == "RGB" and flattened.getpixel((0, 0)) == tuple(
+        round((c * 128 + 255 * 127) / 255) for c in rows[0]["image"].getpixel((0, 0))[:3]), "composited onto white"
+    assert model.generate([rgba], [rows[0]["prompt"]], max_new_tokens=24) == \
+        model.generate([flattened], [rows[0]["prompt"]], max_new_tokens=24)
 
-def test_the_gpu_fast_path_answers_as_the_plain_one(tiny):
-    """Static cache, compiled decoding and padded batches, forced on the CPU: the answers must not change."""
+
+def test_the_gpu_fast_path_answers_as_the_plain_one(pointing_model):
+    """Static cache, compiled decoding and padded batches, forced on the CPU: the path must really be on after
+    warm-up (no fallback), and its answers, different for different targets, must equal the plain path's."""
+    import warnings
+
     from molmo_agent.models.loading import MolmoModel
 
-    plain, fast = MolmoModel(str(tiny)), MolmoModel(str(tiny), fast=True)
-    assert not plain.fast and fast.warm_up(max_batch=4) > 0
-    images = [Image.new("RGB", (1280, 720), colour) for colour in ("white", "red", "navy")]
-    prompts = ["Point to the To.", "Point to the input field labelled From.", "Point to the Search flights."]
-    assert fast.generate(images, prompts, max_new_tokens=12) == plain.generate(images, prompts, max_new_tokens=12)
+    result, data, _ = pointing_model
+    plain, fast = MolmoModel(str(result.out)), MolmoModel(str(result.out), fast=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the fallback warns: here that fails the test
+        assert not plain.fast and fast.warm_up(max_batch=4) > 0
+    assert fast.fast and fast.generation_config.cache_implementation == "static"
+    rows = _pointing_rows(data, 3)
+    images, prompts = [r["image"] for r in rows], [r["prompt"] for r in rows]
+    answers = fast.generate(images, prompts, max_new_tokens=24)
+    assert len(set(answers)) == 3 and answers == plain.generate(images, prompts, max_new_tokens=24)
     assert fast.generate(images[:1], prompts[:1]) == plain.generate(images[:1], prompts[:1])
 
 
@@ -160,15 +185,17 @@ def test_training_resumes_from_its_last_checkpoint_and_lora_leaves_the_vision_to
 @pytest.fixture(scope="module")
 def pointing_model(tmp_path_factory, tiny, demo_traces):
     """A tiny Molmo2 trained from random weights to point, on the demo recorded on two layouts at two scale
-    factors; the screenshots at scale 1.5 are held out. Returns (training result, dataset folder)."""
+    factors; the screenshots at scale 1.5 are held out, and so (in a second export) is a third layout.
+    Returns (training result, dataset folder, the moved layout's dataset folder)."""
     from molmo_agent.sft.export import export
     from molmo_agent.sft.train import TrainConfig, train
 
     tmp = tmp_path_factory.mktemp("pointing")
     train_runs = [demo_traces[k] for k in ("a1", "a2", "b1", "b2")]
     export(train_runs, tmp / "data", holdout=[demo_traces["a15"], demo_traces["b15"]], test_fraction=0)
+    export(train_runs, tmp / "moved", holdout=[demo_traces["c1"]], test_fraction=0)  # new screens only in test/
     config = TrainConfig(steps=600, batch_size=8, lr=3e-3, lr_vision=3e-3, lr_connector=3e-3, warmup_steps=20)
-    return train(tmp / "data", tiny, tmp / "molmo2-demo", config), tmp / "data"
+    return train(tmp / "data", tiny, tmp / "molmo2-demo", config), tmp / "data", tmp / "moved"
 
 
 def test_the_loop_closes(tmp_path, pointing_model, capsys):
@@ -180,11 +207,14 @@ def test_the_loop_closes(tmp_path, pointing_model, capsys):
     from molmo_agent.pointers.molmo import MolmoPointer
     from molmo_agent.sft.score import hit_rate
 
-    result, data = pointing_model
-    held_out = hit_rate(MolmoModel(str(result.out)), data)
+    result, data, moved = pointing_model
+    model = MolmoModel(str(result.out))
+    held_out, unseen = hit_rate(model, data), hit_rate(model, moved)
     with capsys.disabled():
         print(f"\ntrained {result.steps} steps ({result.seconds:.0f}s, {result.examples_per_second:.0f} examples/s); "
-              f"held-out hit rate {held_out.hits}/{held_out.examples}")
+              f"hit rate on held-out screenshots of the trained layouts {held_out.hits}/{held_out.examples}, "
+              f"on a layout never trained on {unseen.hits}/{unseen.examples}")
+    assert unseen.examples >= 4, "the moved layout's screens are new"
     held_out_examples = len((data / "test" / "metadata.jsonl").read_text().splitlines())
     assert held_out.examples == held_out_examples > 12 and held_out.rate >= 0.9
 

@@ -263,3 +263,36 @@ def test_policy_prompt_names_the_active_tab(tmp_path):
     policy = MolmoWebPolicy(model=None)
     policy.start("Compare")
     assert policy.prompt(observation, []).endswith("# CURRENTLY ACTIVE PAGE\nPage 1: B | http://b/\n\n# NEXT STEP\n")
+
+
+@pytest.mark.parametrize("api", ["openai", "molmoweb"])
+def test_a_molmoweb_checkpoint_points_in_its_own_grounding_mode(tmp_path, ocr_pointer, pages_url, api):
+    from molmo_agent.pointers.http import HttpPointer
+    from molmo_agent.tasks import Task
+
+    from .conftest import run_task
+
+    with molmoweb_server(ocr_pointer, [("click", "Charlie"), ("click", "Echo")]) as (base, model):
+        pointer = HttpPointer(base if api == "molmoweb" else f"{base}/v1", "allenai/MolmoWeb-4B", api=api, timeout_s=10)
+        task = Task(id="ground", goal='click "Charlie", click "Echo"', url=f"{pages_url}clicks.html",
+                    checks=[{"js": "window.clicks.map(c => c.id).join() === 'c,e'"}])
+        result = run_task(task, settings(tmp_path), pointer=pointer)
+    assert result.status == "success", result.end.reason
+    assert pointer.family == "molmoweb"
+    assert [s.prompt for s in model.seen] == [mw.grounding_prompt("Charlie"), mw.grounding_prompt("Echo")]
+    assert read_trace(result.run_dir).header.pointer["family"] == "molmoweb"
+
+
+def test_molmo2s_there_are_none_is_a_clean_not_found(tmp_path, ocr_pointer, pages_url):
+    from molmo_agent.pointers.http import HttpPointer
+    from molmo_agent.tasks import Task
+
+    from .conftest import run_task
+
+    with molmoweb_server(ocr_pointer, [("raw", "There are none.")]) as (base, model):
+        pointer = HttpPointer(f"{base}/v1", "allenai/Molmo2-8B", timeout_s=10)
+        result = run_task(Task(id="none", goal='click "Zulu"', url=f"{pages_url}clicks.html"), settings(tmp_path),
+                          pointer=pointer)
+    assert result.status == "failed" and result.end.reason == "step 1: 'Zulu' not found (the model says: There are none.)"
+    assert model.seen[0].prompt == "Point to the Zulu\nPlease say 'There are none.' if it is not in the image."
+    assert read_trace(result.run_dir).steps[0].grounding[0].raw == "There are none."
