@@ -109,7 +109,8 @@ def parse_chat(body: bytes) -> GenerationRequest:
     system = [m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "system"]
     system = [c if isinstance(c, str) else " ".join(p.get("text", "") for p in c if isinstance(p, dict))
               for c in system if isinstance(c, (str, list))]
-    text = " ".join(t for t in system + texts if isinstance(t, str) and t).strip()
+    # Kept byte for byte (no strip): MolmoWeb's prompt ends in a newline the model was trained with.
+    text = " ".join(t for t in system + texts if isinstance(t, str) and t.strip())
     if not text:
         raise RequestError(400, "the user message holds no text")
     max_tokens = data.get("max_tokens") or data.get("max_completion_tokens") or 64

@@ -24,7 +24,9 @@ def molmo(ocr_pointer):
 
 
 def _run(tmp_path, demo_url, endpoint, plan=PLAN, scale=1.0):
-    pointer = HttpPointer(endpoint, "allenai/Molmo-7B-D-0924", timeout_s=10, retries=3)
+    # A long timeout: the stand-in reads the screenshot with OCR, and a loaded machine must not turn a slow
+    # answer into a retry (the tests count requests).
+    pointer = HttpPointer(endpoint, "allenai/Molmo-7B-D-0924", timeout_s=120, retries=3)
     return run_task(Task(id="http", goal=plan, url=demo_url), settings(tmp_path, scale=scale), pointer=pointer)
 
 

@@ -11,6 +11,7 @@ from molmo_agent import actions as A
 from molmo_agent.checks import Check
 from molmo_agent.protocols import molmoweb as mw
 from molmo_agent.run import ModelSettings, run_policy
+from molmo_agent.sites import DEMO_SITE
 from molmo_agent.tasks import RunRules
 from molmo_agent.trace import read_trace
 
@@ -149,12 +150,12 @@ BOOKING = [
 
 
 @pytest.mark.parametrize("api", ["molmoweb", "openai"])
-def test_a_molmoweb_server_books_the_demo_end_to_end(tmp_path, ocr_pointer, demo_task, api):
+def test_a_molmoweb_server_books_the_demo_end_to_end(tmp_path, ocr_pointer, api):
     with molmoweb_server(ocr_pointer, BOOKING) as (base, model):
         model.faults.append("predictor-error" if api == "molmoweb" else "500")  # retried like a dropped line
         endpoint = base if api == "molmoweb" else f"{base}/v1"
-        done = cli("run", "--task", str(demo_task_file()), "--policy", "molmoweb", "--endpoint", endpoint,
-                   "--model", "allenai/MolmoWeb-8B", "--api", api, "--max-steps", "30", "--out", str(tmp_path),
+        done = cli("run", "--task", str(DEMO_SITE.parent / "task.yaml"), "--policy", "molmoweb", "--endpoint", endpoint,
+                   "--model", "allenai/MolmoWeb-8B", "--api", api, "--timeout", "120", "--out", str(tmp_path),
                    timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "answer: Booked MA 417 for Ada Lovelace" in done.stdout
@@ -182,16 +183,10 @@ def test_a_molmoweb_server_books_the_demo_end_to_end(tmp_path, ocr_pointer, demo
         assert seen[0].sampling["max_tokens"] == 1024
 
 
-def demo_task_file():
-    from molmo_agent.sites import DEMO_SITE
-
-    return DEMO_SITE.parent / "task.yaml"
-
-
 def _policy(base: str, **options):
     from molmo_agent.policies.molmoweb import MolmoWebPolicy
 
-    model = ModelSettings(model="molmoweb", endpoint=base, api="molmoweb").load(model_option="--model",
+    model = ModelSettings(model="molmoweb", endpoint=base, api="molmoweb", timeout_s=120).load(model_option="--model",
                                                                                  endpoint_option="--endpoint")
     return MolmoWebPolicy(model, **options)
 
@@ -273,7 +268,7 @@ def test_a_molmoweb_checkpoint_points_in_its_own_grounding_mode(tmp_path, ocr_po
     from .conftest import run_task
 
     with molmoweb_server(ocr_pointer, [("click", "Charlie"), ("click", "Echo")]) as (base, model):
-        pointer = HttpPointer(base if api == "molmoweb" else f"{base}/v1", "allenai/MolmoWeb-4B", api=api, timeout_s=10)
+        pointer = HttpPointer(base if api == "molmoweb" else f"{base}/v1", "allenai/MolmoWeb-4B", api=api, timeout_s=120)
         task = Task(id="ground", goal='click "Charlie", click "Echo"', url=f"{pages_url}clicks.html",
                     checks=[{"js": "window.clicks.map(c => c.id).join() === 'c,e'"}])
         result = run_task(task, settings(tmp_path), pointer=pointer)
@@ -290,7 +285,7 @@ def test_molmo2s_there_are_none_is_a_clean_not_found(tmp_path, ocr_pointer, page
     from .conftest import run_task
 
     with molmoweb_server(ocr_pointer, [("raw", "There are none.")]) as (base, model):
-        pointer = HttpPointer(f"{base}/v1", "allenai/Molmo2-8B", timeout_s=10)
+        pointer = HttpPointer(f"{base}/v1", "allenai/Molmo2-8B", timeout_s=120)
         result = run_task(Task(id="none", goal='click "Zulu"', url=f"{pages_url}clicks.html"), settings(tmp_path),
                           pointer=pointer)
     assert result.status == "failed" and result.end.reason == "step 1: 'Zulu' not found (the model says: There are none.)"

@@ -26,6 +26,13 @@ def test_a_system_message_goes_before_the_user_text_and_sampling_is_read():
     assert (asked.max_tokens, asked.temperature, asked.top_p) == (1024, 0.7, 0.8)
 
 
+def test_the_text_is_kept_byte_for_byte():
+    prompt = "molmo_web_think: \n# GOAL\nG\n\n# NEXT STEP\n"
+    body = {"messages": [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64," + _png()}}, {"type": "text", "text": prompt}]}]}
+    assert parse_chat(json.dumps(body).encode()).text == prompt
+
+
 def test_predict_reads_molmowebs_request_with_its_server_defaults():
     asked = parse_predict(json.dumps({"prompt": "molmo_web_think: x", "image_base64": _png((1280, 720)),
                                       "past_actions": [{"thought": "t", "action": {"name": "noop"}}]}).encode())
