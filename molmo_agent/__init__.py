@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 _EXPORTS = {
     "Agent": ".agent", "RunResult": ".agent", "Browser": ".browser", "BrowserConfig": ".browser",
     "MolmoAgentError": ".errors", "make_pointer": ".pointers", "StepsPolicy": ".policies", "read_trace": ".trace",
+    "PageAgent": ".page_agent", "StepsFailed": ".page_agent", "PointCache": ".cache",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import actions as A
 from . import __version__
@@ -15,9 +16,13 @@ from .observation import Observation
 from .pointers import Pointer, describe
 from .points import to_css
 from .policies import Decision, Policy
+from .policies.steps import to_step
 from .tasks import RunRules
 from .trace import (Grounding, ObservationRecord, Outcome, StepRecord, TraceEnd, TraceHeader,
                     TraceWriter)
+
+if TYPE_CHECKING:
+    from .cache import PointCache
 
 REPEAT_LIMIT = 3  # the same action on an unchanged page this many times in a row ends the run
 
@@ -46,8 +51,11 @@ class Agent:
         on_step: Callable[[StepRecord], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
         header: dict | None = None,
+        cache: "PointCache | None" = None,
     ) -> None:
         self.browser, self.policy, self.pointer, self.writer = browser, policy, pointer, writer
+        self.cache = cache
+        """Where targets were last time (`cache.PointCache`): a match acts without asking the pointer."""
         self.rules = rules or RunRules()
         self.on_step, self.should_stop = on_step, should_stop or (lambda: False)
         self.header_fields = header or {}
@@ -176,19 +184,24 @@ class Agent:
             if isinstance(action, A.Type):
                 return action  # types into whatever has focus
             raise PointerError(f"{action.name} has neither a target nor coordinates")
-        updates = dict(zip("xy", self._point(action.target, observation, groundings,
+        step = to_step(action) or action.describe()  # the step as written: secrets by placeholder
+        updates = dict(zip("xy", self._point(action.target, observation, groundings, step,
                                              field=isinstance(action, (A.Type, A.SelectOption)))))
         if isinstance(action, A.Drag):
             if action.to_target is None:
                 raise PointerError("drag has no destination")
-            updates.update(zip(("to_x", "to_y"), self._point(action.to_target, observation, groundings)))
+            updates.update(zip(("to_x", "to_y"), self._point(action.to_target, observation, groundings, step)))
         return action.model_copy(update=updates)
 
-    def _point(self, target: str, observation: Observation, groundings: list[Grounding], *, field: bool = False):
+    def _point(self, target: str, observation: Observation, groundings: list[Grounding], step: str, *,
+               field: bool = False):
         record = Grounding(target=target, field=field)
         groundings.append(record)
         clock = time.perf_counter()
+        cache = {"step": step, "pointer": self.pointer.name}
         try:
+            if self.cache is not None and (cached := self.cache.recall(self.browser, observation, record, **cache)):
+                return cached
             answer = self.pointer.locate(target, observation, field=field)
         except (PointerError, PointParseError) as exc:
             record.error = str(exc)
@@ -201,6 +214,8 @@ class Agent:
             tuple(round(v, 2) for v in to_css(p, image_size=answer.image_size, viewport=observation.viewport))
             for p in answer.points
         ]
+        if self.cache is not None:
+            self.cache.learn(self.browser, observation, record, **cache)
         return record.css[0]
 
     @staticmethod

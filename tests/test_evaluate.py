@@ -61,32 +61,31 @@ PAGE_FACTS = """() => {
 }"""
 
 
-def test_every_trap_a_task_claims_is_on_the_pages_its_run_visited(dom_suite):
-    from molmo_agent.browser import Browser, BrowserConfig
+def test_every_trap_a_task_claims_is_on_the_pages_its_run_visited(dom_suite, page):
+    """Each page a run visited is opened again in pytest-playwright's `page` and asked what it holds."""
     from molmo_agent.sites import serve_site
     from molmo_agent.trace import read_trace
 
     out, results = dom_suite
     missing = {}
-    with Browser(BrowserConfig()) as browser:
-        for result in results:
-            trace = read_trace(out / result.trace)
-            seen: dict[str, bool] = {}
-            with serve_site(Path(trace.header.site)) as base:
-                for url in dict.fromkeys([s.observation.url for s in trace.steps] + [trace.end.final_url]):
-                    browser.goto(url.replace(trace.header.site_url, base))
-                    for fact, present in browser.evaluate(PAGE_FACTS).items():
-                        seen[fact] = seen.get(fact, False) or present
-            events = [e for s in trace.steps for e in s.outcome.events]
-            seen["new-tab"] = any("tab" in s.outcome.changed for s in trace.steps)
-            seen["js-dialog"] = any("dialog" in e for e in events)
-            seen["second-page"] = len({s.observation.url.split("?")[0] for s in trace.steps}) > 1
-            seen["layout-variant"] = "variant=" in trace.header.start_url
-            seen["answer"] = trace.end.answer is not None
-            task = next(e.task for e in load_suite(SUITE) if e.task.id == result.task)
-            lacking = [tag for tag in task.tags if not seen.get(tag, False)]
-            if lacking:
-                missing[task.id] = lacking
+    for result in results:
+        trace = read_trace(out / result.trace)
+        seen: dict[str, bool] = {}
+        with serve_site(Path(trace.header.site)) as base:
+            for url in dict.fromkeys([s.observation.url for s in trace.steps] + [trace.end.final_url]):
+                page.goto(url.replace(trace.header.site_url, base))
+                for fact, present in page.evaluate(PAGE_FACTS).items():
+                    seen[fact] = seen.get(fact, False) or present
+        events = [e for s in trace.steps for e in s.outcome.events]
+        seen["new-tab"] = any("tab" in s.outcome.changed for s in trace.steps)
+        seen["js-dialog"] = any("dialog" in e for e in events)
+        seen["second-page"] = len({s.observation.url.split("?")[0] for s in trace.steps}) > 1
+        seen["layout-variant"] = "variant=" in trace.header.start_url
+        seen["answer"] = trace.end.answer is not None
+        task = next(e.task for e in load_suite(SUITE) if e.task.id == result.task)
+        lacking = [tag for tag in task.tags if not seen.get(tag, False)]
+        if lacking:
+            missing[task.id] = lacking
     assert missing == {}
     tags = {tag for e in load_suite(SUITE) for tag in e.task.tags}
     assert tags >= {"native-select", "date", "checkbox", "radio", "cookie-banner", "modal", "login", "search",

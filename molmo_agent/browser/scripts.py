@@ -12,10 +12,9 @@ OBSERVE = r"""
 }
 """
 
-# Visible elements with an accessible name.
-ELEMENTS = r"""
-() => {
-  const vw = innerWidth, vh = innerHeight, out = [];
+# How the page names an element: its role (explicit or implicit) and its accessible name, roughly as
+# assistive technology reads them.
+_NAMING = r"""
   const clean = s => (s || "").replace(/\s+/g, " ").trim().slice(0, 200);
   const editable = el => el.isContentEditable ||
     (el.tagName === "INPUT" && !["button","submit","reset","checkbox","radio","image","hidden","file"].includes(el.type)) ||
@@ -47,7 +46,13 @@ ELEMENTS = r"""
     if (el.tagName === "SELECT") return "";
     return interactive(el) ? clean(el.innerText) : ownText(el);
   };
-  // Walks open shadow roots and same-origin iframes too; boxes are in the top page's CSS pixels.
+"""
+
+# Visible elements with an accessible name.
+ELEMENTS = r"""
+() => {
+  const vw = innerWidth, vh = innerHeight, out = [];
+%s  // Walks open shadow roots and same-origin iframes too; boxes are in the top page's CSS pixels.
   const collect = (root, dx, dy, hits) => {
     for (const el of root.querySelectorAll("*")) {
       if (el.shadowRoot) collect(el.shadowRoot, dx, dy, hits);
@@ -89,12 +94,15 @@ ELEMENTS = r"""
 }
 """
 
+ELEMENTS = ELEMENTS % _NAMING
 OBSERVE = OBSERVE % ELEMENTS.strip()
 
 # Counts the new tabs a page asks for, so the agent knows to wait for one (they arrive late), and
 # notes when the page starts to unload, so a navigation is waited for even before its request is seen.
 WATCH_PAGE = r"""
 (() => {
+  if (window.__molmoWatching) return;
+  window.__molmoWatching = true;
   window.addEventListener("beforeunload", () => { window.__molmoLeaving = true; });
   const mark = () => { window.__molmoPopups = (window.__molmoPopups || 0) + 1; };
   const open = window.open;
@@ -211,5 +219,17 @@ ELEMENT_STATE = r"""
   const shown = !!el && el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
   return {visible: shown, hidden: !shown, checked: !!el && el.checked === true, unchecked: !!el && el.checked === false,
           enabled: !!el && !el.disabled, disabled: !!el && el.disabled === true}[state];
+}
+"""
+
+# What is at a point, as the page names it: the nearest element that can be acted on (else the one hit).
+ELEMENT_AT = r"""
+([x, y]) => {""" + _DEEP_HIT + _NAMING + r"""
+  const hit = deepHit(x, y);
+  if (!hit) return null;
+  let el = hit;
+  while (el && !interactive(el) && el.parentElement) el = el.parentElement;
+  if (!el || !interactive(el)) el = hit;
+  return {tag: el.tagName.toLowerCase(), role: el.getAttribute("role") || implicitRole(el), name: nameOf(el)};
 }
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import threading
 import time
 from urllib.parse import urlparse
 
@@ -36,6 +37,19 @@ def widget_value(kind: str, text: str) -> str:
     return text
 
 
+_SHARED: dict[int, object] = {}
+"""Per thread, a Playwright (sync API) someone else started there: pytest-playwright's. A thread can run
+only one, so Chromium sessions in that thread use it instead of starting their own."""
+
+
+def share_playwright(playwright) -> None:
+    _SHARED[threading.get_ident()] = playwright
+
+
+def unshare_playwright() -> None:
+    _SHARED.pop(threading.get_ident(), None)
+
+
 class Chromium:
     """A launched Chromium process. One per thread; many `Browser` sessions (contexts) can share it."""
 
@@ -43,7 +57,8 @@ class Chromium:
         self.config = config or BrowserConfig()
 
     def __enter__(self) -> "Chromium":
-        self._pw = sync_playwright().start()
+        shared = _SHARED.get(threading.get_ident())
+        self._pw, self._owns_pw = (shared, False) if shared is not None else (sync_playwright().start(), True)
         try:
             try:
                 bundled = self._pw.chromium.executable_path
@@ -73,13 +88,15 @@ class Chromium:
             if getattr(self, "browser", None) is not None:
                 self.browser.close()
         with contextlib.suppress(Exception):
-            self._pw.stop()
+            if self._owns_pw:
+                self._pw.stop()
 
 
 class Browser:
     """One browser context with an active tab. Use as a context manager.
 
-    Launches its own Chromium unless given a running one to share.
+    Launches its own Chromium unless given a running one to share. `Browser.on_page(page)` drives a page
+    someone else opened (a test's `page` from pytest-playwright) and leaves it open.
     """
 
     def __init__(self, config: BrowserConfig | None = None, secrets: Secrets | None = None,
@@ -90,6 +107,20 @@ class Browser:
         self._navigations = 0
         self._blocked: list[NavigationBlockedError] = []
         self._chromium, self._owns_chromium = chromium, chromium is None
+        self._given_page: Page | None = None
+
+    @classmethod
+    def on_page(cls, page: Page, *, secrets: Secrets | None = None, allow_domains: list[str] = (),
+                dialogs: str = "accept") -> "Browser":
+        """A session over a caller's page (sync API): its viewport and scale are read from the page, and
+        closing the session leaves the page, its context and its browser as they were."""
+        viewport = page.viewport_size or page.evaluate("() => ({width: innerWidth, height: innerHeight})")
+        config = BrowserConfig(viewport=(viewport["width"], viewport["height"]),
+                               scale=page.evaluate("() => devicePixelRatio"), allow_domains=list(allow_domains),
+                               dialogs=dialogs)
+        browser = cls(config, secrets, chromium=None)
+        browser._owns_chromium, browser._given_page = False, page
+        return browser
 
     # -- lifetime -------------------------------------------------------------------------------
     def __enter__(self) -> "Browser":
@@ -106,24 +137,31 @@ class Browser:
         return self
 
     def _start(self) -> None:
-        width, height = self.config.viewport
-        self.context = self._chromium.browser.new_context(
-            viewport={"width": width, "height": height}, device_scale_factor=self.config.scale
-        )
-        self.context.set_default_timeout(self.config.action_timeout_s * 1000)
+        if self._given_page is not None:
+            self.page, self.context = self._given_page, self._given_page.context
+            self.page.evaluate(scripts.WATCH_PAGE)  # the document already there; later ones get the init script
+        else:
+            width, height = self.config.viewport
+            self.context = self._chromium.browser.new_context(
+                viewport={"width": width, "height": height}, device_scale_factor=self.config.scale
+            )
+            self.context.set_default_timeout(self.config.action_timeout_s * 1000)
+        if not getattr(self.context, "_molmo_watched", False):  # once per context, however often attached
+            self.context.add_init_script(scripts.WATCH_PAGE)
+            self.context._molmo_watched = True
+        if self._given_page is None:
+            self.page = self.context.new_page()
         if self.config.allow_domains:
             self.context.route("**/*", self._guard_route)
         if self.config.playwright_trace:
             self.context.tracing.start(screenshots=True, snapshots=True, sources=False)
-        self.context.add_init_script(scripts.WATCH_PAGE)
         self.context.on("dialog", self._on_dialog)
         self.context.on("request", self._on_request)
-        self.page = self.context.new_page()
-        self._known_tabs = [self.page]
+        self._known_tabs = list(self.context.pages)
 
     @property
     def version(self) -> str:
-        return self._chromium.browser.version
+        return self.context.browser.version if self.context.browser else ""
 
     def __exit__(self, *exc) -> None:
         self.close()
@@ -134,6 +172,13 @@ class Browser:
             self.context.tracing.stop(path=str(path))
 
     def close(self) -> None:
+        if self._given_page is not None:  # the caller's: take back what was added, close nothing
+            with contextlib.suppress(Exception):
+                self.context.remove_listener("dialog", self._on_dialog)
+                self.context.remove_listener("request", self._on_request)
+                if self.config.allow_domains:
+                    self.context.unroute("**/*", self._guard_route)
+            return
         with contextlib.suppress(Exception):
             if getattr(self, "context", None) is not None:
                 self.context.close()
@@ -227,6 +272,10 @@ class Browser:
     def evaluate(self, script: str, arg=None):
         """Run a page script (for success checks). Errors become `BrowserError`."""
         return self._evaluate(script, arg)
+
+    def element_at(self, x: float, y: float) -> dict | None:
+        """What the page shows at a point (CSS px): {tag, role, name} of the element one would act on."""
+        return self._evaluate(scripts.ELEMENT_AT, [x, y])
 
     # -- acting ---------------------------------------------------------------------------------
     def goto(self, url: str) -> None:

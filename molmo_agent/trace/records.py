@@ -65,6 +65,8 @@ class Grounding(_Record):
     image_size: tuple[int, int] | None = None
     css: list[tuple[float, float]] = Field(default_factory=list, description="the same points in CSS pixels")
     box: Box | None = Field(None, description="the target element's box in CSS pixels, where the pointer knows it")
+    cache: Literal["hit", "healed"] | None = Field(None, description="hit: the point cache answered, no pointer "
+                                                   "call; healed: the cached point no longer matched, re-grounded")
     error: str | None = None
     seconds: float = 0.0
 
