@@ -37,6 +37,7 @@ def export(
     include_failed: bool = typer.Option(False, "--include-failed", help="also export steps that failed"),
     holdout: list[Path] = typer.Option([], "--holdout", help="traces whose steps all go to the test split"),
     test_fraction: float = typer.Option(0.1, "--test-fraction", min=0, max=1, help="share of other screens held out"),
+    history: int = typer.Option(10, "--history", min=0, help="molmoweb: earlier steps in each prompt (as --history of run)"),
 ) -> None:
     """Turn recorded steps into a training dataset (images included)."""
     from ..sft.export import export as export_traces
@@ -44,7 +45,7 @@ def export(
 
     try:
         counts = export_traces(traces, out_dir, format=format, include_failed=include_failed,
-                               test_fraction=test_fraction, holdout=holdout)
+                               test_fraction=test_fraction, holdout=holdout, history=history)
     except MolmoAgentError as exc:
         fail(exc)
     out.print(f"{counts['train']} training and {counts['test']} held-out examples in {out_dir}; load them with:\n"
