@@ -1,6 +1,6 @@
-"""The same pytest file run cold (the ocr pointer finds every target) and then from the point cache (read-only,
-no pointer call), each a real pytest session on pytest-playwright's `page`: wall time of each, the ratio,
-and the time spent in agent steps alone.
+"""The same pytest file run cold (cache off: the ocr pointer finds every target of every test) and from the
+point cache (read-only, no pointer call), each a real pytest session on pytest-playwright's `page`: wall time
+of each, the ratio, the time in agent steps alone, and in grounding alone (pointer or cache check).
 
     .venv/bin/python benchmarks/cached_tests.py [--tests 4] [--rounds 3]
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import time
 from pathlib import Path
 
 from molmo_agent.sites import DEMO_SITE, serve_site
+from molmo_agent.trace import read_trace
 
 TEST = '''
 import pytest
@@ -37,6 +39,7 @@ SUMMARY = re.compile(r"(\d+) steps in \d+ runs, ([\d.]+)s; point cache \((\w+)\)
 
 
 def session(folder: Path, cache: Path, mode: str) -> tuple[float, dict]:
+    shutil.rmtree(folder / "results", ignore_errors=True)
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder),
                            "--agent-pointer", "ocr", "--agent-cache", str(cache), "--agent-cache-mode", mode,
@@ -47,7 +50,10 @@ def session(folder: Path, cache: Path, mode: str) -> tuple[float, dict]:
     if done.returncode != 0 or not found:
         raise SystemExit(f"the {mode} session failed:\n{done.stdout[-3000:]}")
     steps, agent_s, _, hits, misses, healed, calls = found.groups()
-    return seconds, {"agent_s": float(agent_s), "hits": int(hits), "misses": int(misses), "calls": int(calls)}
+    traces = [read_trace(t.parent) for t in (folder / "results").rglob("trace.jsonl")]
+    ground = sum(s.timings.get("ground", 0.0) for t in traces for s in t.steps)
+    return seconds, {"agent_s": float(agent_s), "ground_s": ground, "hits": int(hits), "misses": int(misses),
+                     "calls": int(calls)}
 
 
 def main() -> None:
@@ -55,31 +61,35 @@ def main() -> None:
     parser.add_argument("--tests", type=int, default=4, help="tests in the file (the same steps each)")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    cold, warm, cold_agent, warm_agent = [], [], [], []
+    figures: dict[str, list[float]] = {k: [] for k in ("cold", "warm", "cold_agent", "warm_agent", "cold_ground",
+                                                         "warm_ground")}
     with serve_site(DEMO_SITE) as base, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "suite"
         folder.mkdir()
         (folder / "test_search.py").write_text(TEST.format(tests=args.tests, url=base))
         for number in range(args.rounds):
             cache = Path(tmp) / f"cache-{number}"
-            seconds, stats = session(folder, cache, "rw")
-            cold.append(seconds)
-            cold_agent.append(stats["agent_s"])
-            seconds, warm_stats = session(folder, cache, "ro")
-            warm.append(seconds)
-            warm_agent.append(warm_stats["agent_s"])
-            assert warm_stats["calls"] == 0 and warm_stats["misses"] == 0, warm_stats
-            print(f"round {number + 1}: cold {cold[-1]:.1f}s ({stats['calls']} pointer calls), "
-                  f"cached {warm[-1]:.1f}s ({warm_stats['hits']} hits, 0 pointer calls)")
+            session(folder, cache, "refresh")  # fills the cache
+            for name, mode in (("cold", "off"), ("warm", "ro")) if number % 2 == 0 else (("warm", "ro"), ("cold", "off")):
+                seconds, stats = session(folder, cache, mode)
+                if mode == "ro":
+                    assert stats["calls"] == 0 and stats["misses"] == 0, stats
+                figures[name].append(seconds)
+                figures[f"{name}_agent"].append(stats["agent_s"])
+                figures[f"{name}_ground"].append(stats["ground_s"])
+                print(f"round {number + 1}, {'cache off' if mode == 'off' else 'from the cache'}: {seconds:.1f}s, "
+                      f"{stats['calls']} pointer calls, {stats['hits']} cache hits")
 
-    def show(values: list[float]) -> str:
-        return f"{statistics.median(values):.2f}s [{min(values):.2f} - {max(values):.2f}]"
+    def show(name: str) -> str:
+        cold, warm = figures[name.replace("@", "cold")], figures[name.replace("@", "warm")]
+        median = statistics.median
+        return (f"cold {median(cold):.2f}s [{min(cold):.2f} - {max(cold):.2f}], "
+                f"cached {median(warm):.2f}s [{min(warm):.2f} - {max(warm):.2f}], {median(cold) / median(warm):.1f}x")
 
-    print(f"{args.tests} tests x 5 steps, {args.rounds} rounds, median [min - max]:")
-    print(f"  whole pytest session: cold {show(cold)}, cached {show(warm)}, "
-          f"{statistics.median(cold) / statistics.median(warm):.1f}x")
-    print(f"  agent steps alone:    cold {show(cold_agent)}, cached {show(warm_agent)}, "
-          f"{statistics.median(cold_agent) / statistics.median(warm_agent):.1f}x")
+    print(f"{args.tests} tests x 5 steps, {args.rounds} rounds (order alternating), median [min - max]:")
+    print(f"  whole pytest session: {show('@')}")
+    print(f"  agent steps alone:    {show('@_agent')}")
+    print(f"  grounding alone:      {show('@_ground')}")
 
 
 if __name__ == "__main__":
