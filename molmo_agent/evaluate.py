@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import threading
 import time
 from collections import defaultdict
@@ -48,6 +49,7 @@ class EpisodeResult(BaseModel):
     trace: str | None = Field(None, description="run directory, relative to the eval directory")
     reason: str | None = None
     tags: list[str] = Field(default_factory=list)
+    retried: str | None = Field(None, description="the infrastructure fault that made the first try not count")
 
     @property
     def key(self) -> str:
@@ -138,6 +140,20 @@ def run_episode(episode: Episode, settings: RunSettings, out: Path, *, pointer, 
     )
 
 
+INFRASTRUCTURE = re.compile(r"Target crashed|has been closed|crashed: |could not open |could not start Chromium|"
+                            r"net::ERR_|Connection closed", re.I)
+"""What a dead browser, a dead renderer or a start page that did not load says: not the agent's doing."""
+
+
+def infrastructure_fault(result: EpisodeResult, chromium: Chromium) -> str | None:
+    """Why `result` says nothing about the agent (the browser died, the start page did not load), or None."""
+    if result.success:
+        return None
+    if not chromium.alive:
+        return f"the browser died: {result.reason}"
+    return result.reason if result.reason and INFRASTRUCTURE.search(result.reason) else None
+
+
 def evaluate(
     episodes: list[Episode],
     settings: RunSettings,
@@ -183,6 +199,13 @@ def evaluate(
                     chromium = Chromium(settings.browser).__enter__()
                 result = run_episode(episode, settings, out, pointer=pointer, chromium=chromium,
                                      time_limit_s=time_limit_s, should_stop=stop.is_set)
+                fault = infrastructure_fault(result, chromium) if result is not None else None
+                if fault and not stop.is_set():  # once more, on a fresh browser; the first try does not count
+                    chromium.close()
+                    chromium = Chromium(settings.browser).__enter__()
+                    again = run_episode(episode, settings, out, pointer=pointer, chromium=chromium,
+                                        time_limit_s=time_limit_s, should_stop=stop.is_set)
+                    result = again.model_copy(update={"retried": fault}) if again is not None else None
                 if result is not None:
                     writer.write(result)
                     if on_result:
@@ -221,7 +244,8 @@ def summarize(results: list[EpisodeResult]) -> dict:
                 "mean_steps": round(sum(r.steps for r in rs) / len(rs), 2) if rs else 0.0,
                 "mean_seconds": round(sum(r.seconds for r in rs) / len(rs), 2) if rs else 0.0}
 
-    return {**rate(results), "tasks": {task: rate(rs) for task, rs in sorted(per_task.items())}}
+    return {**rate(results), "retried": sum(r.retried is not None for r in results),
+            "tasks": {task: rate(rs) for task, rs in sorted(per_task.items())}}
 
 
 def write_summary(out: Path, results: list[EpisodeResult], extra: dict) -> dict:

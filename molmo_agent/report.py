@@ -144,7 +144,7 @@ def eval_html(out: Path, summary: dict, results: list) -> str:
         f"<td class='status-{'success' if r.success else 'failed'}'>{'pass' if r.success else 'fail'}</td>"
         f"<td>{r.reward:g}</td><td>{r.steps}</td><td>{r.seconds:.1f}s</td>"
         f"<td>{f'<a href={chr(34)}{e(r.trace)}/report.html{chr(34)}>trace</a>' if r.trace else ''}</td>"
-        f"<td>{e(r.reason or '')}</td></tr>"
+        f"<td>{e(r.reason or '')}{e(f' (retried: {r.retried})') if r.retried else ''}</td></tr>"
         for r in sorted(results, key=lambda r: (r.task, r.seed if r.seed is not None else -1))
     )
     head = "<tr><th>task</th><th>passed</th><th>rate</th><th>mean reward</th><th>mean steps</th><th>mean time</th></tr>"

@@ -149,3 +149,54 @@ def test_unknown_suite_and_task_are_usage_errors(tmp_path):
     assert "no MiniWoB++ task named nope" in cli("eval", "miniwob", "--tasks", "nope", "--out", str(tmp_path)).stderr
     done = cli("eval", str(tmp_path / "empty"), "--out", str(tmp_path))
     assert done.returncode == 2 and "holds no task files" in done.stderr
+
+
+class _FlakyStart:
+    """A start page whose first requests get no answer (a network blip; Chromium retries one by itself), and
+    every later one a button."""
+
+    def __init__(self, failing: int = 2) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests, self.failing = 0, failing
+        flaky = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                if self.path != "/":
+                    return self.send_error(404)
+                flaky.requests += 1
+                if flaky.requests <= flaky.failing:
+                    self.close_connection = True
+                    return  # nothing sent: the browser sees an empty response
+                page = b"<title>flaky</title><button onclick=\"this.textContent='Pressed'\">Press me</button>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+
+def test_a_start_page_that_fails_to_load_is_retried_once_but_an_agent_failure_is_not(tmp_path):
+    from molmo_agent.evaluate import Episode
+    from molmo_agent.tasks import Task
+
+    from .conftest import running
+
+    flaky = _FlakyStart()
+    with running(flaky.server) as base:
+        pressed = Task(id="press", goal='click "Press me"', url=f"{base}/", checks=[{"text": "Pressed"}])
+        missing = Task(id="missing", goal='click "Nothing like it"', url=f"{base}/")
+        results = evaluate([Episode(task_id="press", task=pressed)], settings(tmp_path), tmp_path)
+        [result] = results
+        assert result.success and "could not open" in (result.retried or ""), (result, flaky.requests)
+        served = flaky.requests
+        [failed] = evaluate([Episode(task_id="missing", task=missing)], settings(tmp_path), tmp_path)
+    assert not failed.success and failed.retried is None, "the agent's failure counts"
+    assert flaky.requests == served + 1, "and is not run again"
+    assert summarize(results)["retried"] == 1
