@@ -73,18 +73,26 @@ def grounding_prompt(target: str) -> str:
 
 
 # -- reading an answer ------------------------------------------------------------------------------
-def read_answer(text: str) -> ModelStep:
-    """The model's thought and action; what cannot be read becomes report_infeasible, as MolmoWeb does."""
+def parse_answer(text: str) -> ModelStep | None:
+    """The model's thought and action, or None when the text holds no action."""
     data = json_object(text) if isinstance(text, str) else None
-    action = data.get("action", data if data and "name" in data else None) if data else None
+    action = data.get("action", data if "name" in data else None) if data else None
     if not isinstance(action, dict) or not isinstance(action.get("name"), str):
-        why = "no JSON object" if data is None else "no action with a name"
-        return ModelStep(thought=f"Could not parse predicted action: {why}",
-                         action={"name": "report_infeasible", "infeasibility_reason": f"Unparseable model output: {text}"})
+        return None
     thought = data.get("thought") if isinstance(data.get("thought"), str) else ""
     if action["name"] == "send_msg_to_user":
         action = {**action, "msg": cut(str(action.get("msg", "")), MESSAGE_LIMIT)}
     return ModelStep(thought=thought, action=action)
+
+
+def read_answer(text: str) -> ModelStep:
+    """As `parse_answer`, but what cannot be read becomes report_infeasible, as MolmoWeb does."""
+    answer = parse_answer(text)
+    if answer is not None:
+        return answer
+    why = "no JSON object" if json_object(text or "") is None else "no action with a name"
+    return ModelStep(thought=f"Could not parse predicted action: {why}",
+                     action={"name": "report_infeasible", "infeasibility_reason": f"Unparseable model output: {text}"})
 
 
 def _pixel(value, size: int, *, clamp: bool = True) -> float:
@@ -94,9 +102,11 @@ def _pixel(value, size: int, *, clamp: bool = True) -> float:
     return max(1.0, min(pixel, size - 2.0)) if clamp else pixel
 
 
+_ALLOWED = {k.lower(): k for k in ALLOWED_KEYS}
+
+
 def _key(key) -> str | None:
-    allowed = {k.lower(): k for k in ALLOWED_KEYS}
-    return allowed.get(str(key).lower()) if key is not None else None
+    return _ALLOWED.get(str(key).lower()) if key is not None else None
 
 
 def _scroll(action: dict, size: tuple[int, int], at: bool) -> A.Scroll:
@@ -237,10 +247,9 @@ def from_action(action: A.Action, size: tuple[int, int]) -> list[dict]:
 def to_model_steps(step: "StepRecord", size: tuple[int, int]) -> list[ModelStep]:
     """A recorded step as the model's answers: its own answer when a MolmoWeb model took it, else the
     answers that do the same (typing at a point is a click, then keyboard_type)."""
-    if step.policy_raw:
-        answer = read_answer(step.policy_raw)
-        if not answer.thought.startswith("Could not parse"):
-            return [answer]
+    answer = parse_answer(step.policy_raw) if step.policy_raw else None
+    if answer is not None:
+        return [answer]
     action = step.action if step.action is not None else step.intent
     from ..policies.steps import to_step
 
