@@ -35,14 +35,15 @@ class StepsFailed(MolmoAgentError):
 
 class PageAgent:
     def __init__(self, page, *, pointer: str | Pointer = "ocr", endpoint: str | None = None, model: str | None = None,
-                 api_key: str | None = None, secrets: dict[str, str] | Secrets | None = None,
+                 api_key: str | None = None, secrets: dict[str, str] | None = None,
                  cache: PointCache | None = None, out: str | Path = "traces", max_steps: int = 50,
                  allow_domains: list[str] = (), env_secrets: bool = False) -> None:
-        """`env_secrets`: a `{{NAME}}` not in `secrets` is filled from the environment variable NAME."""
+        """`secrets` fill `{{NAME}}` placeholders; with `env_secrets`, a name not given is read from the
+        environment variable NAME. Values are typed, never written, logged or cached."""
         self.page = page
         self.pointer = make_pointer(pointer, endpoint=endpoint, model=model, api_key=api_key) \
             if isinstance(pointer, str) else pointer
-        self.secrets = dict(secrets._values if isinstance(secrets, Secrets) else secrets or {})
+        self.secrets = dict(secrets or {})
         self.env_secrets = env_secrets
         self.cache, self.out, self.max_steps = cache, Path(out), max_steps
         self.allow_domains = list(allow_domains)
