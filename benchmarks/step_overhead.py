@@ -1,8 +1,10 @@
 """Median time per step: the agent loop (dom pointer, trace on disk) against a bare Playwright loop.
 
-Both take one screenshot and make one click per step on the same page, at the same points.
+Both take one screenshot and make one click per step on the same page, at the same points. The two run in
+interleaved rounds (agent, bare, bare, agent, ...) so that whatever else the machine does falls on both;
+the figure is the median of the per-round ratios, printed with their spread.
 
-    .venv/bin/python benchmarks/step_overhead.py [--steps 60]
+    .venv/bin/python benchmarks/step_overhead.py [--steps 60] [--rounds 6]
 """
 
 from __future__ import annotations
@@ -57,16 +59,30 @@ def bare_loop(url: str, points: list[tuple[float, float]]) -> list[float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--rounds", type=int, default=6)
     args = parser.parse_args()
+    agents, bares, ratios = [], [], []
     with serve_site(PAGES) as base, tempfile.TemporaryDirectory() as out:
         url = base + "clicks.html"
-        agent, points = agent_loop(url, args.steps, Path(out))
-        bare = bare_loop(url, points)
-    a, b = statistics.median(agent), statistics.median(bare)
-    print(f"steps per loop:            {args.steps}")
-    print(f"agent loop (dom pointer):  {a * 1000:.1f} ms/step median")
-    print(f"bare Playwright loop:      {b * 1000:.1f} ms/step median")
-    print(f"ratio:                     {a / b:.2f}x")
+        _, points = agent_loop(url, args.steps, Path(out) / "points")  # the points both loops click
+        for number in range(args.rounds):
+            first_agent = number % 2 == 0
+            timed = {}
+            for which in (("agent", "bare") if first_agent else ("bare", "agent")):
+                if which == "agent":
+                    timed[which] = statistics.median(agent_loop(url, args.steps, Path(out) / str(number))[0])
+                else:
+                    timed[which] = statistics.median(bare_loop(url, points))
+            agents.append(timed["agent"])
+            bares.append(timed["bare"])
+            ratios.append(timed["agent"] / timed["bare"])
+    print(f"{args.steps} steps a loop, {args.rounds} interleaved rounds, median [min - max]:")
+    print(f"  agent loop (dom pointer): {statistics.median(agents) * 1000:.1f} ms/step "
+          f"[{min(agents) * 1000:.1f} - {max(agents) * 1000:.1f}]")
+    print(f"  bare Playwright loop:     {statistics.median(bares) * 1000:.1f} ms/step "
+          f"[{min(bares) * 1000:.1f} - {max(bares) * 1000:.1f}]")
+    print(f"  ratio (median of the rounds' ratios): {statistics.median(ratios):.2f}x "
+          f"[{min(ratios):.2f} - {max(ratios):.2f}]")
 
 
 if __name__ == "__main__":

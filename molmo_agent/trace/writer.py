@@ -33,9 +33,11 @@ class TraceWriter:
         self.secrets = secrets or Secrets()
         try:
             (self.dir / SCREENS).mkdir(parents=True, exist_ok=True)
-            self._file = open(self.dir / TRACE_FILE, "a", encoding="utf-8")
         except OSError as exc:
             raise TraceError(f"cannot write a trace in {self.dir}: {exc.strerror}") from exc
+        # trace.jsonl appears with its first record: a run killed before its header leaves no file that
+        # reads as a broken trace.
+        self._file = None
 
     def screenshot(self, name: str, png: bytes) -> str:
         relative = f"{SCREENS}/{name}.png"
@@ -44,9 +46,15 @@ class TraceWriter:
 
     def write(self, record: TraceHeader | StepRecord | TraceEnd) -> None:
         line = self.secrets.redact(record.model_dump_json())
+        if self._file is None:
+            try:
+                self._file = open(self.dir / TRACE_FILE, "a", encoding="utf-8")
+            except OSError as exc:
+                raise TraceError(f"cannot write a trace in {self.dir}: {exc.strerror}") from exc
         self._file.write(line + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
 
     def close(self) -> None:
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
