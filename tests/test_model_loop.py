@@ -232,7 +232,9 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(tmp_pat
     tiny model on both, and let it decide every step of the demo task: as the molmoweb policy in this
     process, through serve's OpenAI API and through serve's MolmoWeb API (/predict), and as the planner through
     serve with the trained Molmo2 pointer, served too (the `run "book a flight" --url` set-up, no DOM anywhere).
-    Greedy (--temperature 0): a tiny model is not sure enough of itself to sample."""
+    Greedy (--temperature 0): a tiny model is not sure enough of itself to sample. Three earlier steps in the
+    prompt (MolmoWeb's agent class default; its client uses 10): ten are more than a model this small reads
+    reliably after a few minutes of training on the CPU."""
     from molmo_agent.models.sampling import Sampling
     from molmo_agent.run import PointerSettings
     from molmo_agent.sft.export import export
@@ -240,7 +242,7 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(tmp_pat
     from molmo_agent.trace import read_trace
 
     recorded = [demo_traces[k] for k in ("a1", "a2", "b1", "b2")]
-    export(recorded, tmp_path / "web", format="molmoweb", test_fraction=0)
+    export(recorded, tmp_path / "web", format="molmoweb", test_fraction=0, history=3)
     export(recorded, tmp_path / "plans", format="planner", test_fraction=0)
     plans = [json.loads(line) for line in (tmp_path / "plans" / "train" / "metadata.jsonl").read_text().splitlines()]
     assert [p["answer"] for p in plans[:3]] == ['click "Accept all"', 'click "Round trip"', 'type "SFO" into "From"']
@@ -249,7 +251,7 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(tmp_pat
     result = train([tmp_path / "web", tmp_path / "plans"], tiny, tmp_path / "policy-demo", config)
 
     task_file = str(DEMO_SITE.parent / "task.yaml")
-    greedy = ["--temperature", "0"]
+    greedy = ["--temperature", "0", "--history", "3"]
     done = cli("run", "--task", task_file, "--policy", "molmoweb", "--model", str(result.out), "--pointer", "dom",
                "--out", str(tmp_path / "runs"), *greedy, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -261,7 +263,7 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(tmp_pat
                       "--model", "molmo2-demo", "--out", str(tmp_path / "planned"), *greedy, timeout=600)
         for api, endpoint in (("openai", f"{base}/v1"), ("molmoweb", base)):
             over_http = settings(tmp_path / f"web-{api}")
-            over_http.policy, over_http.sampling = "molmoweb", Sampling(temperature=0)
+            over_http.policy, over_http.sampling, over_http.history = "molmoweb", Sampling(temperature=0), 3
             over_http.pointer = PointerSettings(name="dom", endpoint=endpoint, model="policy-demo", api=api)
             web[api] = run_task(load_task(task_file), over_http)
     assert planned.returncode == 0, planned.stdout + planned.stderr
