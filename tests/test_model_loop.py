@@ -247,7 +247,7 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(tmp_pat
     plans = [json.loads(line) for line in (tmp_path / "plans" / "train" / "metadata.jsonl").read_text().splitlines()]
     assert [p["answer"] for p in plans[:3]] == ['click "Accept all"', 'click "Round trip"', 'type "SFO" into "From"']
     assert '2. click "Round trip"\n\nCURRENT PAGE: ' in plans[2]["prompt"]
-    config = TrainConfig(steps=400, batch_size=8, lr=3e-3, lr_vision=3e-3, lr_connector=3e-3)
+    config = TrainConfig(steps=800, batch_size=8, lr=3e-3, lr_vision=3e-3, lr_connector=3e-3)
     result = train([tmp_path / "web", tmp_path / "plans"], tiny, tmp_path / "policy-demo", config)
 
     task_file = str(DEMO_SITE.parent / "task.yaml")
