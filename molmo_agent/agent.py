@@ -80,7 +80,6 @@ class Agent:
                     status, reason = "failed", f"time limit of {rules.time_limit_s:g}s reached"
                     break
                 step, observation = self._step(index, observation, history)
-                history.append(step)
                 action = step.action
                 if not step.outcome.ok:
                     status, reason = "failed", f"step {index}: {step.outcome.error}"
@@ -169,6 +168,7 @@ class Agent:
             outcome=outcome, replay=decision.replay, timings=timings,
         )
         self.writer.write(step)
+        history.append(step)  # at once: a Ctrl-C from here on still counts the step that is on disk
         if self.on_step:
             self.on_step(step)
         return step, after
