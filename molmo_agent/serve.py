@@ -14,6 +14,7 @@ import base64
 import binascii
 import hmac
 import io
+import ipaddress
 import json
 import socket
 import threading
@@ -22,6 +23,8 @@ import uuid
 
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel
+
+from .errors import ConfigError
 
 MAX_BODY_BYTES = 20 * 1024 * 1024
 MAX_IMAGE_PIXELS = 4096 * 4096
@@ -195,6 +198,21 @@ def make_app(model, *, name: str, api_key: str | None = None, max_batch: int = 8
     return app
 
 
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve anywhere
+
+
+def refuse_unguarded(host: str, api_key: str | None) -> None:
+    if api_key is None and not is_loopback(host):
+        raise ConfigError(f"refusing to serve on {host} without --api-key: anyone who can reach it could use the "
+                          "model; pass --api-key (or set MOLMO_AGENT_API_KEY), or listen on 127.0.0.1")
+
+
 def _listen(host: str, port: int) -> socket.socket:
     # IPPROTO_TCP named outright: asyncio sets TCP_NODELAY only on sockets that say so, and without it a
     # response written in two parts waits ~40 ms for a delayed ACK.
@@ -217,6 +235,7 @@ class ModelServer:
                  max_batch: int = 8) -> None:
         import uvicorn
 
+        refuse_unguarded(host, api_key)
         self.socket = _listen(host, port)
         self.port = self.socket.getsockname()[1]
         self.url = f"http://{host if ':' not in host else f'[{host}]'}:{self.port}"

@@ -3,11 +3,16 @@
 import base64
 import io
 import json
+import re
+from types import SimpleNamespace
 
 import pytest
 from PIL import Image
 
-from molmo_agent.serve import RequestError, parse_chat, parse_predict
+from molmo_agent.errors import ConfigError
+from molmo_agent.serve import ModelServer, RequestError, parse_chat, parse_predict
+
+from .conftest import cli
 
 
 def _png(size=(320, 180)) -> str:
@@ -51,3 +56,19 @@ def test_predict_refuses_bad_requests_with_what_is_wrong(body, status, message):
     with pytest.raises(RequestError, match=message) as caught:
         parse_predict(body)
     assert caught.value.status == status
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.7", "example.org"])
+def test_serve_will_not_listen_beyond_loopback_without_a_key(host, tmp_path):
+    with pytest.raises(ConfigError, match=f"refusing to serve on {re.escape(host)} without --api-key"):
+        ModelServer(object(), name="m", host=host, port=0)
+    # the CLI refuses before it loads anything (the folder is not even a model)
+    done = cli("serve", "--model", str(tmp_path), "--host", host, "--port", "0")
+    assert done.returncode == 2 and "without --api-key" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1"])
+def test_loopback_needs_no_key_and_any_host_may_serve_with_one(host):
+    for where, key in ((host, None), ("0.0.0.0", "k")):
+        server = ModelServer(SimpleNamespace(batcher=SimpleNamespace()), name="m", host=where, port=0, api_key=key)
+        server.socket.close()

@@ -21,9 +21,10 @@ def serve(
 ) -> None:
     """Serve a model over an OpenAI-compatible API (what --pointer http talks to) and MolmoWeb's /predict."""
     from ..models.loading import MolmoModel
-    from ..serve import ModelServer
+    from ..serve import ModelServer, refuse_unguarded
 
     try:
+        refuse_unguarded(host, api_key)
         loaded = MolmoModel(model)
         if loaded.fast:
             out.print(f"compiling the fast path for batches up to {max_batch} ...")
