@@ -1,5 +1,7 @@
 """Replay: exact, re-grounded and checked, against the demo site and its layout variant."""
 
+import json
+
 import pytest
 
 from molmo_agent.errors import TraceError
@@ -112,3 +114,19 @@ def test_hostile_trace_is_refused_before_anything_runs(tmp_path, recording):
     with pytest.raises(TraceError, match="outside its run directory"):
         replay(copy, settings(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
+
+
+def test_a_replay_writes_only_inside_its_out_folder_whatever_the_trace_says(tmp_path, recording):
+    import shutil
+
+    copy = tmp_path / "in" / "copy"
+    shutil.copytree(recording, copy)
+    lines = (copy / "trace.jsonl").read_text().splitlines()
+    header = json.loads(lines[0])
+    header.update(goal="../../../../escape/../../x", run_id="../../escape")
+    (copy / "trace.jsonl").write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    before = set(tmp_path.rglob("*"))
+    result, _ = replay(copy, settings(tmp_path / "out"), mode="exact")
+    assert result.status == "success", result.end.reason
+    written = set(tmp_path.rglob("*")) - before
+    assert written and all((tmp_path / "out") in p.parents or p == tmp_path / "out" for p in written)
