@@ -96,9 +96,13 @@ def read_answer(text: str) -> ModelStep:
 
 
 def _pixel(value, size: int, *, clamp: bool = True) -> float:
-    if isinstance(value, bool) or not math.isfinite(float(value)):
-        raise ValueError(f"{value!r} is not a coordinate")
-    pixel = round(float(value) / 100 * size, 1)
+    try:
+        percent = float(value)
+    except OverflowError:  # JSON integers have no size limit
+        percent = math.inf
+    if isinstance(value, bool) or not math.isfinite(percent):
+        raise ValueError(f"{str(value)[:20]!r} is not a coordinate")
+    pixel = round(percent / 100 * size, 1)
     return max(1.0, min(pixel, size - 2.0)) if clamp else pixel
 
 

@@ -52,7 +52,7 @@ def read_trace(path: str | Path) -> Trace:
             continue
         try:
             records.append(_RECORD.validate_python(json.loads(line)))
-        except (ValueError, ValidationError) as exc:
+        except (ValueError, ValidationError, RecursionError) as exc:  # RecursionError: JSON nested too deep
             if cut_short and number == len(lines):
                 break
             raise TraceError(f"{file}:{number}: not a valid trace record ({_first_error(exc)})") from None
