@@ -159,7 +159,7 @@ def to_action(action: dict, size: tuple[int, int]) -> A.Action:
                 return A.Infeasible(reason=str(action.get("infeasibility_reason", "Infeasibility reason unavailable")))
             case "select_option":
                 return A.SelectOption(option=str(action["option"]), **at())
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         return A.Infeasible(reason=f"Unsupported action: {action} ({type(exc).__name__})")
     return A.Infeasible(reason=f"Unsupported action type: {name}. Predicted: {action}")
 
