@@ -3,13 +3,14 @@
 import base64
 import io
 import re
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from PIL import Image
 
 from molmo_agent.observation import Observation
 from molmo_agent.trace import read_trace
 
-from .conftest import cli
+from .conftest import cli, running
 
 PIN = "8841-secret-PIN"
 NAME = "Zebediah"
@@ -88,3 +89,30 @@ def test_secrets_inside_shadow_roots_and_frames_are_masked_too(tmp_path, pages_u
         texts = [text for _, text, _ in lines]
         assert any("framed code" in t.lower() for t in texts), f"the page and its frame are on screen: {texts}"
         assert not any("zebra" in t.lower() or "4417" in t for t in texts), (path.name, texts)
+
+
+def test_with_an_allow_list_no_request_carries_a_secret_to_another_host(tmp_path, pages_url):
+    reached = []
+
+    class Outside(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            reached.append(f"{self.command} {self.path} {body.decode()}")
+            self.send_response(204)
+            self.end_headers()
+
+        do_POST = do_GET
+
+    with running(ThreadingHTTPServer(("127.0.0.1", 0), Outside)) as outside:
+        to = outside.replace("127.0.0.1", "localhost")  # another host as far as the allow-list is concerned
+        done = cli("run", 'type "{{PIN}}" into "PIN", click "Continue", wait 1, done', "--url",
+                   f"{pages_url}/exfiltrate.html?to={to}", "--pointer", "dom", "--secret", f"PIN={PIN}",
+                   "--allow-domain", "127.0.0.1", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [r.split()[1] for r in reached] == ["/harmless"], "only the request without the secret went out"
+    [run_dir] = tmp_path.iterdir()
+    events = [e for s in read_trace(run_dir).steps for e in s.outcome.events]
+    assert sum(e == "blocked a request carrying a secret to localhost" for e in events) == 3, events

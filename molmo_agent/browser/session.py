@@ -7,7 +7,7 @@ import io
 import re
 import threading
 import time
-from urllib.parse import urlparse
+from urllib.parse import unquote_plus, urlparse
 
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
@@ -208,7 +208,24 @@ class Browser:
                 self._blocked.append(exc)
                 route.abort("blockedbyclient")
                 return
+        elif self.secrets and self._carries_secret(request) and not self._allowed_host(request.url):
+            # A page script may read a field we typed a secret into and send it away (beacon, fetch, image).
+            self.events.append(f"blocked a request carrying a secret to {urlparse(request.url).hostname}")
+            route.abort("blockedbyclient")
+            return
         route.continue_()
+
+    def _carries_secret(self, request) -> bool:
+        body = request.post_data_buffer or b""
+        sent = unquote_plus(request.url) + body.decode("utf-8", "replace") + unquote_plus(body.decode("latin-1"))
+        return any(value in sent for value in self.secrets.values())
+
+    def _allowed_host(self, url: str) -> bool:
+        try:
+            self.check_url(url)
+        except NavigationBlockedError:
+            return False
+        return True
 
     # -- page events ----------------------------------------------------------------------------
     def _on_request(self, request) -> None:
