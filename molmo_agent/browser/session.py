@@ -431,22 +431,19 @@ class Browser:
             self.page.wait_for_timeout(20)
 
     def _adopt_new_tab(self) -> bool:
-        """Make the newest tab opened since the last look the active one (popups arrive late)."""
+        """Make the newest tab opened since the last look the active one (popups arrive late). Pop-ups that stay
+        empty are left in the background: there is nothing on them to act on (pages open dozens on load)."""
         pages = self.context.pages
         new = [p for p in pages if p not in self._known_tabs]
         self._known_tabs = pages
-        if not new:
-            return False
-        self.page = new[-1]
-        self.page.wait_for_load_state("load")
-        self.events.append(f"switched to new tab: {self.page.url}")
-        return True
-        try:
-            self.check_url(self.page.url)
-        except NavigationBlockedError as exc:
-            self.events.append(f"blocked navigation: {exc}")
-            self.page.go_back() if len(self.context.pages) == 1 else self._close_blocked_tab()
-            raise
+        for page in reversed(new):
+            with contextlib.suppress(PlaywrightError):
+                page.wait_for_load_state("load")
+            if page.url != "about:blank" and not page.is_closed():
+                self.page = page
+                self.events.append(f"switched to new tab: {page.url}")
+                return True
+        return False
 
     def _close_blocked_tab(self) -> None:
         blocked = self.page
