@@ -84,6 +84,9 @@ class Agent:
                 if not step.outcome.ok:
                     status, reason = "failed", f"step {index}: {step.outcome.error}"
                     break
+                if rules.step_limit_s and (took := sum(step.timings.values())) > rules.step_limit_s:
+                    status, reason = "failed", f"step {index} took {took:.0f}s, over the {rules.step_limit_s:g}s step limit"
+                    break
                 finished = rules.finish_when and not failed_checks(self.browser, rules.finish_when)
                 if isinstance(action, A.Done) or finished:
                     answer = action.answer if isinstance(action, A.Done) else None

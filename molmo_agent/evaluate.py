@@ -33,6 +33,7 @@ class Episode(BaseModel):
     seed: int | None = None
     task: Task | None = None
     error: str | None = None
+    source: str | None = Field(None, description="sha256 of the task file, for published benchmarks")
 
     @property
     def key(self) -> str:
@@ -50,6 +51,10 @@ class EpisodeResult(BaseModel):
     reason: str | None = None
     tags: list[str] = Field(default_factory=list)
     retried: str | None = Field(None, description="the infrastructure fault that made the first try not count")
+    source: str | None = Field(None, description="sha256 of the task file, for published benchmarks")
+    verdict: str | None = Field(None, description="a judge's: success, failure or unknown (unknown counts as failure)")
+    judged_by: str | None = None
+    agent_success: bool | None = Field(None, description="what the run itself concluded, where a judge decided")
 
     @property
     def key(self) -> str:
@@ -111,7 +116,7 @@ def run_episode(episode: Episode, settings: RunSettings, out: Path, *, pointer, 
                 time_limit_s: float | None, should_stop: Callable[[], bool]) -> EpisodeResult | None:
     """One episode's result; None when it was interrupted (it runs again on resume)."""
     started = time.perf_counter()
-    failed = dict(task=episode.task_id, seed=episode.seed, success=False, reward=0.0)
+    failed = dict(task=episode.task_id, seed=episode.seed, success=False, reward=0.0, source=episode.source)
     if episode.task is None:
         return EpisodeResult(**failed, reason=episode.error)
     task = episode.task
@@ -136,7 +141,7 @@ def run_episode(episode: Episode, settings: RunSettings, out: Path, *, pointer, 
         task=episode.task_id, seed=episode.seed, success=success,
         reward=end.reward if end.reward is not None else float(success), steps=end.steps,
         seconds=round(time.perf_counter() - started, 2), trace=str(result.run_dir.relative_to(out)),
-        reason=end.reason, tags=task.tags,
+        reason=end.reason, tags=task.tags, source=episode.source,
     )
 
 
@@ -164,11 +169,13 @@ def evaluate(
     make_pointer: Callable[[], object] | None = None,
     on_result: Callable[[EpisodeResult], None] | None = None,
     stop: threading.Event | None = None,
+    finish: Callable[[EpisodeResult], EpisodeResult] | None = None,
 ) -> list[EpisodeResult]:
     """Run the episodes not already in `out/results.jsonl`, `workers` at a time; return all results.
 
     Each worker thread has its own Chromium (episodes get fresh contexts) and its own pointer.
     Setting `stop` (the CLI does on Ctrl-C) ends running episodes; finished results are all kept.
+    `finish` sees each result before it is written (a judge's verdict goes in there).
     """
     out.mkdir(parents=True, exist_ok=True)
     done = {r.key for r in finished_results(out)}
@@ -206,6 +213,8 @@ def evaluate(
                     again = run_episode(episode, settings, out, pointer=pointer, chromium=chromium,
                                         time_limit_s=time_limit_s, should_stop=stop.is_set)
                     result = again.model_copy(update={"retried": fault}) if again is not None else None
+                if result is not None and finish is not None:
+                    result = finish(result)
                 if result is not None:
                     writer.write(result)
                     if on_result:

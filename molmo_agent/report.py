@@ -30,6 +30,7 @@ pre { white-space: pre-wrap; word-break: break-word; background: #f6f8fa; paddin
 .status-success { color: #2da44e; } .status-failed, .status-error, .status-incomplete, .status-interrupted { color: #cf222e; }
 table { border-collapse: collapse; margin: 16px 24px; background: #fff; } td, th { padding: 6px 10px; border-bottom: 1px solid #eee; text-align: left; }
 .legend { font-size: 13px; padding: 0 24px; }
+.judge { background: #fff; margin: 16px 24px; padding: 14px; border-radius: 8px; } summary { cursor: pointer; }
 """
 
 
@@ -92,6 +93,25 @@ def _step_html(trace: Trace, step: StepRecord) -> str:
             f'src="{image}">{_overlay(step, viewport)}</div><div>{"".join(rows)}</div></section>')
 
 
+def _judgments_html(trace: Trace) -> str:
+    """Every judge's reading of the run, newest first: verdict, then each call's prompt, images and answer."""
+    from .judges import load_judgments
+
+    e = html.escape
+    sections = []
+    for j in reversed(load_judgments(trace.dir)):
+        calls = "".join(
+            f"<details><summary>{e(c.stage)}{' (' + str(len(c.images)) + ' screenshots)' if c.images else ''}"
+            f"{' failed: ' + e(c.error) if c.error else ''}</summary><div>system:</div><pre>{e(c.system)}</pre>"
+            f"<div>prompt:</div><pre>{e(c.text)}</pre><div>answer:</div><pre>{e(c.answer or '')}</pre></details>"
+            for c in j.calls)
+        points = f"<div>key points:</div><pre>{e(j.key_points)}</pre>" if j.key_points else ""
+        sections.append(f'<section class="judge"><div><b>judge</b> {e(j.method)} ({e(j.model)}), {e(j.created_at)}: '
+                        f"<span class='status-{'success' if j.verdict == 'success' else 'failed'}'>{e(j.verdict)}</span>"
+                        f"</div>{points}{calls}</section>")
+    return "".join(sections)
+
+
 def trace_html(trace: Trace) -> str:
     e = html.escape
     h = trace.header
@@ -112,7 +132,7 @@ def trace_html(trace: Trace) -> str:
 <style>{STYLE}</style></head><body>
 <header><h1>{e(h.goal)}</h1><div class="meta">{summary}<br>policy {e(h.policy)}, pointer {e(h.pointer.get('name', '?'))},
 viewport {h.viewport[0]}x{h.viewport[1]} at scale {h.scale}, started {e(h.start_url or '')} on {e(h.created_at)}{replay}</div></header>
-<nav class="timeline">{''.join(chips)}</nav>
+{_judgments_html(trace)}<nav class="timeline">{''.join(chips)}</nav>
 <p class="legend">Pink circle: where the pointer pointed. Blue cross: where the action landed.</p>
 {''.join(_step_html(trace, s) for s in trace.steps)}{final}
 </body></html>"""
@@ -131,6 +151,16 @@ def index_html(runs: list[tuple[Trace, str]], title: str) -> str:
 <table><tr><th>run</th><th>status</th><th>steps</th><th>reason</th></tr>{rows}</table></body></html>"""
 
 
+def _provenance(summary: dict) -> str:
+    e = html.escape
+    text = ""
+    if source := summary.get("source"):
+        text += f"<br>{e(source['benchmark'])} tasks from {e(source['file'])} (sha256 {e(source['sha256'])})"
+    if judge := summary.get("judge"):
+        text += f"<br>judged by {e(judge['method'])} with {e(judge['model'])} at {e(judge['endpoint'])}"
+    return text
+
+
 def eval_html(out: Path, summary: dict, results: list) -> str:
     """An eval directory's page: per-task rates, then every episode linked to its trace's report."""
     e = html.escape
@@ -144,13 +174,23 @@ def eval_html(out: Path, summary: dict, results: list) -> str:
         f"<td class='status-{'success' if r.success else 'failed'}'>{'pass' if r.success else 'fail'}</td>"
         f"<td>{r.reward:g}</td><td>{r.steps}</td><td>{r.seconds:.1f}s</td>"
         f"<td>{f'<a href={chr(34)}{e(r.trace)}/report.html{chr(34)}>trace</a>' if r.trace else ''}</td>"
-        f"<td>{e(r.reason or '')}{e(f' (retried: {r.retried})') if r.retried else ''}</td></tr>"
+        f"<td>{e(r.reason or '')}{e(f' (retried: {r.retried})') if r.retried else ''}"
+        f"{e(f'; judge: {r.verdict} ({r.judged_by})') if r.verdict else ''}</td></tr>"
         for r in sorted(results, key=lambda r: (r.task, r.seed if r.seed is not None else -1))
     )
     head = "<tr><th>task</th><th>passed</th><th>rate</th><th>mean reward</th><th>mean steps</th><th>mean time</th></tr>"
+    scores = summary.get("scores")
+    if scores:  # a published benchmark: pass@k per site and level replaces the per-task table
+        k = scores["k"]
+        columns = ["pass@1"] + ([f"pass@{k}"] if k > 1 else [])
+        rows = [("overall", scores["overall"])] + [(f"{g.removeprefix('by_')}: {name}", s) for g in ("by_site", "by_level")
+                                                    for name, s in scores.get(g, {}).items()]
+        head = f"<tr><th>group</th><th>tasks</th><th>episodes</th>{''.join(f'<th>{c}</th>' for c in columns)}</tr>"
+        tasks = "".join(f"<tr><td>{e(name)}</td><td>{s['tasks']}</td><td>{s['episodes']}</td>"
+                        + "".join(f"<td>{s[c]:.1%}</td>" for c in columns) + "</tr>" for name, s in rows)
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(out.name)}</title><style>{STYLE}</style></head>
 <body><header><h1>{e(summary.get('suite', out.name))}</h1><div class="meta">{summary['successes']} of {summary['episodes']}
-episodes succeeded ({summary['success_rate']:.1%}), pointer {e(str(summary.get('pointer', '?')))}, {summary.get('workers', 1)} workers</div></header>
+episodes succeeded ({summary['success_rate']:.1%}), pointer {e(str(summary.get('pointer', '?')))}, {summary.get('workers', 1)} workers{_provenance(summary)}</div></header>
 <table>{head}{tasks}</table>
 <table><tr><th>task</th><th>seed</th><th>result</th><th>reward</th><th>steps</th><th>time</th><th>trace</th><th>reason</th></tr>{episodes}</table>
 </body></html>"""

@@ -18,6 +18,7 @@ class RunRules(BaseModel):
 
     max_steps: int = Field(30, ge=1, le=500)
     time_limit_s: float | None = Field(None, gt=0, description="wall time for the whole run")
+    step_limit_s: float | None = Field(None, gt=0, description="wall time for one step, checked as each ends")
     checks: list[Check] = Field(default_factory=list, description="all must hold when the run says done")
     finish_when: list[Check] = Field(default_factory=list, description="the run is done as soon as all hold")
     setup: str | None = Field(None, description="JavaScript run once the start page has loaded")

@@ -26,6 +26,8 @@ class BrowserConfig(BaseModel):
     scale: float = Field(1.0, gt=0, le=4)
     allow_domains: list[str] = Field(default_factory=list)
     allow_file: bool = False
+    url_map: list[tuple[str, str]] = Field(default_factory=list, description="(FROM, TO): a request whose URL starts "
+                                           "with FROM is answered from TO + the rest; the page still sees FROM")
     dialogs: str = Field("accept", pattern="^(accept|dismiss)$")
     action_timeout_s: float = 10.0
     playwright_trace: bool = Field(False, description="record Playwright's own trace for its Trace Viewer")

@@ -151,7 +151,7 @@ class Browser:
             self.context._molmo_watched = True
         if self._given_page is None:
             self.page = self.context.new_page()
-        if self.config.allow_domains:
+        if self._routing:
             self.context.route("**/*", self._guard_route)
         if self.config.playwright_trace:
             self.context.tracing.start(screenshots=True, snapshots=True, sources=False)
@@ -176,7 +176,7 @@ class Browser:
             with contextlib.suppress(Exception):
                 self.context.remove_listener("dialog", self._on_dialog)
                 self.context.remove_listener("request", self._on_request)
-                if self.config.allow_domains:
+                if self._routing:
                     self.context.unroute("**/*", self._guard_route)
             return
         with contextlib.suppress(Exception):
@@ -213,7 +213,20 @@ class Browser:
             self.events.append(f"blocked a request carrying a secret to {urlparse(request.url).hostname}")
             route.abort("blockedbyclient")
             return
-        route.continue_()
+        mapped = next((to + request.url[len(prefix):] for prefix, to in self.config.url_map
+                       if request.url.startswith(prefix)), None)
+        if mapped is None:
+            route.continue_()
+            return
+        try:
+            route.fulfill(response=route.fetch(url=mapped, max_redirects=0))
+        except PlaywrightError as exc:
+            self.events.append(f"--map-url: {mapped} did not answer: {str(exc).splitlines()[0]}")
+            route.abort("connectionfailed")
+
+    @property
+    def _routing(self) -> bool:
+        return bool(self.config.allow_domains or self.config.url_map)
 
     def _carries_secret(self, request) -> bool:
         body = request.post_data_buffer or b""

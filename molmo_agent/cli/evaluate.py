@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ..errors import MolmoAgentError
+from ..errors import ConfigError, MolmoAgentError
 from ..run import make_policy
 from ..tasks import Task
 from ._common import (
@@ -15,16 +15,35 @@ from ._common import (
     PLANNER_MODEL, POINTER, POLICY, SCALE, TEMPERATURE, TIMEOUT, TOP_P, VIEWPORT, app, choose_policy, fail,
     make_settings, out,
 )
+from .judging import (
+    JUDGE, JUDGE_KEY, JUDGE_METHOD, JUDGE_MODEL, add_scores, finisher, live_episodes, make_cli_judge, parse_map_url,
+    print_scores,
+)
 
 
 @app.command("eval")
 def eval_(
-    suite: str = typer.Argument(..., help="a task file, a folder of task files, or 'miniwob'"),
+    suite: str = typer.Argument(..., help="a task file, a folder of task files, 'miniwob', or a published "
+                                "benchmark: 'webvoyager FILE.jsonl', 'mind2web FILE.json'"),
+    file: Optional[Path] = typer.Argument(None, help="the benchmark's task file, read unchanged"),
     tasks: Optional[str] = typer.Option(None, "--tasks", help="comma-separated task ids (MiniWoB: task names)"),
+    sites: Optional[str] = typer.Option(None, "--sites", help="benchmarks: comma-separated sites (web_name / host)"),
+    level: Optional[str] = typer.Option(None, "--level", help="mind2web: easy, medium or hard"),
+    ids: Optional[str] = typer.Option(None, "--ids", help="benchmarks: comma-separated task ids"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="benchmarks: the first N tasks after the filters"),
+    patches: Optional[Path] = typer.Option(None, "--patches", help='benchmarks: JSON {"replace": {id: question}, '
+                                           '"drop": (a list of ids)} for questions gone stale'),
+    start: str = typer.Option("site", "--start", help="webvoyager: site (start at the task's page) or blank "
+                              "(about:blank, goal 'On {web}: {ques}', as MolmoWeb's harness)"),
+    map_url: list[str] = typer.Option([], "--map-url", help="FROM=TO: answer requests under FROM from TO (local "
+                                      "copies of pages); repeatable"),
+    judge: Optional[str] = JUDGE, judge_model: Optional[str] = JUDGE_MODEL, judge_api_key: Optional[str] = JUDGE_KEY,
+    judge_method: Optional[str] = JUDGE_METHOD,
     episodes: int = typer.Option(1, "--episodes", min=1, help="episodes per task, at seeds S, S+1, ..."),
     seed: int = typer.Option(0, "--seed", help="first seed"),
     workers: int = typer.Option(1, "--workers", min=1, max=32, help="episodes run in parallel"),
-    time_limit: float = typer.Option(120.0, "--time-limit", help="seconds per episode"),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds per episode (default: 120; "
+                                                "benchmarks 1800, and 120 per step)"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="eval directory; run again with it to resume"),
     pointer: str = POINTER, endpoint: Optional[str] = ENDPOINT, model: Optional[str] = MODEL,
     api_key: Optional[str] = API_KEY, timeout: float = TIMEOUT, viewport: str = VIEWPORT, scale: float = SCALE,
@@ -43,15 +62,28 @@ def eval_(
 
     from .. import miniwob
     from ..evaluate import evaluate, load_suite, write_summary
+    from ..live import BENCHMARKS
     from ..report import write_eval_report
 
     try:
         settings = make_settings(pointer, endpoint, model, api_key, timeout, Path("traces"), None, viewport, scale,
                              [], [], False, headed, browser)
+        settings.browser.url_map = parse_map_url(map_url)
         only = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
-        chosen = (miniwob.episodes(only, count=episodes, seed=seed) if suite == "miniwob"
-                  else load_suite(suite, only=only, episodes=episodes, seed=seed))
-        name = "miniwob" if suite == "miniwob" else Path(suite).stem
+        live = suite if suite in BENCHMARKS else None
+        if not live and (file or sites or level or ids or limit or patches or start != "site"):
+            raise ConfigError("FILE, --sites, --level, --ids, --limit, --patches and --start are for published "
+                              "benchmarks: eval webvoyager FILE.jsonl, eval mind2web FILE.json")
+        recorded: dict = {}
+        if live:
+            chosen, recorded = live_episodes(live, file, sites=sites, level=level, ids=ids, limit=limit,
+                                             patches=patches, start=start, episodes=episodes, seed=seed)
+        elif suite == "miniwob":
+            chosen = miniwob.episodes(only, count=episodes, seed=seed)
+        else:
+            chosen = load_suite(suite, only=only, episodes=episodes, seed=seed)
+        name = Path(file).stem if live else "miniwob" if suite == "miniwob" else Path(suite).stem
+        chosen_judge = make_cli_judge(live, judge, judge_model, judge_api_key, judge_method)
         out_dir = out_dir or Path("traces") / f"eval-{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
         choose_policy(settings, policy, planner, planner_model, planner_api_key, api=api, history=history,
                       temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
@@ -76,18 +108,26 @@ def eval_(
                 progress.console.print(f"[red]fail[/red] {result.key}: {result.reason}")
 
         try:
-            results = evaluate(chosen, settings, out_dir, workers=workers, time_limit_s=time_limit,
-                               on_result=on_result, stop=stop)
+            results = evaluate(chosen, settings, out_dir, workers=workers,
+                               time_limit_s=time_limit if time_limit or live else 120.0, on_result=on_result,
+                               stop=stop, finish=finisher(out_dir, live, chosen_judge) if live or chosen_judge else None)
         except MolmoAgentError as exc:
             fail(exc)
         progress.update(bar, completed=len(results))
-    summary = write_summary(out_dir, results, {"suite": name, "pointer": pointer, "policy": policy, "workers": workers,
-                                                "seconds": round(time.perf_counter() - started, 1)})
-    table = Table("task", "passed", "rate", "mean reward", "mean steps")
-    for task_id, t in summary["tasks"].items():
-        table.add_row(task_id, f"{t['successes']}/{t['episodes']}", f"{t['success_rate']:.0%}",
-                      f"{t['mean_reward']:.2f}", f"{t['mean_steps']:.1f}")
-    out.print(table)
+    extra = {"suite": name, "pointer": pointer, "policy": policy, "workers": workers,
+             "seconds": round(time.perf_counter() - started, 1), **recorded}
+    if chosen_judge is not None:
+        extra["judge"] = {"method": chosen_judge.method, "model": chosen_judge.client.model,
+                          "endpoint": chosen_judge.client.endpoint}
+    summary = write_summary(out_dir, results, add_scores(extra, results))
+    if live:  # hundreds of tasks: the per-site table says more
+        print_scores(summary)
+    else:
+        table = Table("task", "passed", "rate", "mean reward", "mean steps")
+        for task_id, t in summary["tasks"].items():
+            table.add_row(task_id, f"{t['successes']}/{t['episodes']}", f"{t['success_rate']:.0%}",
+                          f"{t['mean_reward']:.2f}", f"{t['mean_steps']:.1f}")
+        out.print(table)
     unfinished = len(chosen) - len(results)
     out.print(f"{summary['successes']} of {summary['episodes']} episodes succeeded ({summary['success_rate']:.1%})"
               + (f"; {unfinished} not finished (run again to resume)" if unfinished else ""))

@@ -112,13 +112,15 @@ class ChatEndpoint(_Endpoint):
 
     def ask(self, image: Image.Image, text: str, *, max_new_tokens: int, temperature: float = 0.0,
             top_p: float = 1.0, **context) -> str:
-        body = {
-            "model": self.model, "temperature": temperature, "top_p": top_p, "max_tokens": max_new_tokens,
-            "messages": [{"role": "user", "content": [
-                {"type": "image_url", "image_url": {"url": png_data_url(image)}},
-                {"type": "text", "text": text},
-            ]}],
-        }
+        return self.chat([{"role": "user", "content": [
+            {"type": "image_url", "image_url": {"url": png_data_url(image)}},
+            {"type": "text", "text": text},
+        ]}], max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p)
+
+    def chat(self, messages: list[dict], *, max_new_tokens: int, temperature: float = 0.0, top_p: float = 1.0) -> str:
+        """The answer to a whole conversation (a judge sends a system message and many images)."""
+        body = {"model": self.model, "temperature": temperature, "top_p": top_p, "max_tokens": max_new_tokens,
+                "messages": messages}
         data = self._request("/chat/completions", body)
         try:
             answer = data["choices"][0]["message"]["content"]

@@ -1,0 +1,146 @@
+"""judge, and what eval needs for published benchmarks: their task files, judges, pass@k tables."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..errors import ConfigError, MolmoAgentError
+from ._common import app, fail, out
+
+JUDGE = typer.Option(None, "--judge", help="OpenAI-compatible base URL of the judge model, e.g. http://gpu:8002/v1")
+JUDGE_MODEL = typer.Option(None, "--judge-model", help="the model the --judge endpoint serves")
+JUDGE_KEY = typer.Option(None, "--judge-api-key", envvar="MOLMO_AGENT_JUDGE_API_KEY", help="bearer token for --judge")
+JUDGE_METHOD = typer.Option(None, "--judge-method", help="webvoyager or webjudge (default: the benchmark's own)")
+OWN_JUDGE = {"webvoyager": "webvoyager", "mind2web": "webjudge"}
+
+
+def parse_map_url(values: list[str]) -> list[tuple[str, str]]:
+    pairs = []
+    for value in values:
+        prefix, sep, target = value.partition("=")
+        if not sep or not prefix.startswith(("http://", "https://")) or not target.startswith(("http://", "https://")):
+            raise ConfigError(f"--map-url {value!r} must be FROM=TO with two http(s) URL prefixes, "
+                              "e.g. https://www.allrecipes.com/=http://127.0.0.1:8000/allrecipes/")
+        pairs.append((prefix, target))
+    return pairs
+
+
+def make_cli_judge(benchmark: str | None, judge: str | None, model: str | None, api_key: str | None,
+                   method: str | None):
+    from ..judges import make_judge
+
+    if judge is None:
+        if model or method:
+            raise ConfigError("--judge-model and --judge-method need --judge URL")
+        return None
+    method = method or OWN_JUDGE.get(benchmark or "", "webvoyager")
+    return make_judge(method, judge, model, api_key=api_key)
+
+
+def live_episodes(benchmark: str, file: Path | None, *, sites, level, ids, limit, patches, start, episodes, seed):
+    """The benchmark's episodes and what the summary records about them (source file, every task expected)."""
+    from ..evaluate import Episode
+    from ..live import load_live
+
+    if file is None:
+        raise ConfigError(f"eval {benchmark} needs the task file: molmo-agent eval {benchmark} FILE")
+    split = (lambda text: [s.strip() for s in text.split(",") if s.strip()] if text else None)
+    tasks, source = load_live(benchmark, file, sites=split(sites), level=level, ids=split(ids), limit=limit,
+                              patches=patches, start=start)
+    if not tasks:
+        raise ConfigError(f"no task of {file} is left after the filters")
+    seeds = [None] if episodes == 1 else list(range(seed, seed + episodes))
+    chosen = [Episode(task_id=t.id, seed=s, task=t, source=source.sha256) for t in tasks for s in seeds]
+    return chosen, {"source": source.model_dump(), "episodes_per_task": episodes,
+                    "expected": {t.id: t.tags for t in tasks}}
+
+
+def finisher(out_dir: Path, benchmark: str | None, judge):
+    """What happens to each live episode once it ends: the judge's verdict, Online-Mind2Web's layout."""
+    from ..live.mind2web import layout_folder, write_layout
+    from ..live.scoring import judged
+    from ..trace import read_trace
+
+    def finish(result):
+        if judge is not None:
+            result = judged(result, out_dir, judge)
+        if benchmark == "mind2web" and result.trace:
+            try:
+                write_layout(read_trace(out_dir / result.trace), result.task, layout_folder(out_dir, result.seed))
+            except (MolmoAgentError, OSError) as exc:
+                out.print(f"[yellow]{result.key}: Online-Mind2Web layout not written: {exc}[/yellow]")
+        return result
+
+    return finish
+
+
+def add_scores(summary: dict, results) -> dict:
+    """pass@1 / pass@k into the summary, where it records the tasks a benchmark run was meant to cover."""
+    from ..live.scoring import pass_at_k
+
+    if "expected" in summary:
+        summary["scores"] = pass_at_k(results, summary["expected"], summary.get("episodes_per_task", 1))
+        summary["judged"] = {v: sum(r.verdict == v for r in results) for v in ("success", "failure", "unknown")}
+    return summary
+
+
+def print_scores(summary: dict) -> None:
+    from rich.table import Table
+
+    scores = summary.get("scores")
+    if not scores:
+        return
+    k = scores["k"]
+    columns = ["pass@1"] + ([f"pass@{k}"] if k > 1 else [])
+    for group in ("by_site", "by_level"):
+        if group in scores:
+            table = Table(group.removeprefix("by_"), "tasks", "episodes", *columns)
+            for name, s in scores[group].items():
+                table.add_row(name, str(s["tasks"]), str(s["episodes"]), *(f"{s[c]:.1%}" for c in columns))
+            out.print(table)
+    overall = scores["overall"]
+    out.print(f"overall over {overall['tasks']} tasks: " + ", ".join(f"{c} {overall[c]:.1%}" for c in columns)
+              + (f" (judge verdicts: {summary['judged']})" if summary.get("judged") else ""))
+
+
+@app.command()
+def judge(
+    eval_dir: Path = typer.Argument(..., help="an eval directory (results.jsonl, summary.json)"),
+    judge: Optional[str] = JUDGE, judge_model: Optional[str] = JUDGE_MODEL, judge_api_key: Optional[str] = JUDGE_KEY,
+    judge_method: Optional[str] = JUDGE_METHOD,
+) -> None:
+    """Re-score a finished eval with a judge, without re-running it; earlier verdicts stay beside the new ones."""
+    from ..evaluate import RESULTS, SUMMARY, finished_results, summarize
+    from ..live.scoring import judged
+    from ..report import write_eval_report
+
+    try:
+        if not (eval_dir / RESULTS).is_file() or not (eval_dir / SUMMARY).is_file():
+            raise ConfigError(f"{eval_dir} is not an eval directory (no {RESULTS} and {SUMMARY}); pass the --out of an eval")
+        if judge is None:
+            raise ConfigError("--judge URL is missing: the OpenAI-compatible endpoint of the judge model")
+        summary = json.loads((eval_dir / SUMMARY).read_text(encoding="utf-8"))
+        chosen = make_cli_judge(summary.get("source", {}).get("benchmark"), judge, judge_model, judge_api_key,
+                                judge_method)
+    except MolmoAgentError as exc:
+        fail(exc)
+    results = finished_results(eval_dir)
+    rejudged = []
+    for n, result in enumerate(results, 1):
+        rejudged.append(judged(result, eval_dir, chosen))
+        out.print(f"{n}/{len(results)} {result.key}: {rejudged[-1].verdict}"
+                  + (f" (was {result.verdict})" if result.verdict else ""))
+    staged = eval_dir / (RESULTS + ".new")
+    staged.write_text("".join(r.model_dump_json() + "\n" for r in rejudged), encoding="utf-8")
+    os.replace(staged, eval_dir / RESULTS)  # all or nothing: a kill mid-way leaves the old results whole
+    summary.update(summarize(rejudged))
+    summary["judge"] = {"method": chosen.method, "model": chosen.client.model, "endpoint": chosen.client.endpoint}
+    add_scores(summary, rejudged)
+    (eval_dir / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    print_scores(summary)
+    out.print(f"report: {write_eval_report(eval_dir)}")

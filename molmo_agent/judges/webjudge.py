@@ -1,0 +1,94 @@
+"""Online-Mind2Web's WebJudge, in our words, in its three stages:
+
+1. key points: the task's explicit requirements, listed by the model;
+2. one call per screenshot: how much it bears on the key points, "Score: 1-5"; screenshots scoring at least
+   the threshold (3) are kept, at most 50 (the highest scores), with the first paragraph of each reason;
+3. the final call: task, key points, the actions taken (never the agent's own answer), the kept screenshots and
+   their reasons; the answer ends with Status: "success" or "failure".
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+from ..trace import Trace
+from .evidence import evidence
+from .judge import Judge
+from .records import Judgment
+
+KEY_POINTS = """You list what a web agent must achieve to complete a task.
+Name only the requirements the task states. Turn words such as "cheapest", "highest rated" or "most recent" into the sort or filter the agent must apply. Add nothing the task does not ask for.
+Answer in this form:
+Key Points:
+1. ...
+2. ..."""
+
+SCREENSHOT = """You look at one screenshot from a web agent's work on a task and say how much it bears on the task's key points.
+Describe what the screenshot shows that matters for the key points, in one short paragraph.
+Then rate it from 1 (nothing relevant) to 5 (shows a key point met, or decisive evidence about one), on a last line: Score: N"""
+
+FINAL = """You decide whether a web agent completed a task in a web browser.
+You are given the task, its key points, the actions the agent took, and the screenshots judged most relevant, each with a note.
+Judge from this evidence alone. Every key point must be met: filters and sorts applied as the task says, the requested item reached, nothing done that the task rules out. Actions that only look right are not enough where the screenshots do not confirm them.
+Explain briefly, then end with a line: Status: "success" or Status: "failure"."""
+
+SCORE = re.compile(r"score\W{0,4}([1-5])\b", re.I)
+STATUS = re.compile(r"status\W{0,4}(success|failure)\b", re.I)
+MAX_KEPT = 50
+
+
+def read_key_points(answer: str | None) -> str:
+    if not answer:
+        return ""
+    parts = re.split(r"key\s*points?", answer, flags=re.I)
+    return parts[-1].lstrip(" :*#\n").strip() if len(parts) > 1 else answer.strip()
+
+
+def read_score(answer: str | None) -> int:
+    found = SCORE.findall(answer or "")
+    return int(found[-1]) if found else 0
+
+
+def read_status(answer: str | None) -> str:
+    found = STATUS.findall(answer or "")
+    return found[-1].lower() if found else "unknown"
+
+
+def first_paragraph(answer: str) -> str:
+    text = SCORE.sub("", answer).strip()
+    return re.split(r"\n\s*\n", text)[0].strip()
+
+
+class WebJudge(Judge):
+    method = "webjudge"
+
+    def __init__(self, *args, threshold: int = 3, workers: int = 8, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.threshold, self.workers = threshold, workers
+
+    def judge(self, trace: Trace) -> Judgment:
+        seen = evidence(trace, site_prefix=False)
+        asked = self.ask(trace.dir, "key points", KEY_POINTS, [f"Task: {seen.task}"])
+        if asked.answer is None:
+            return self._judgment("unknown", [asked])
+        points = read_key_points(asked.answer)
+        header = f"Task: {seen.task}\nKey points:\n{points}"
+        with ThreadPoolExecutor(self.workers) as pool:
+            rated = list(pool.map(lambda shot: self.ask(trace.dir, f"screenshot of {shot.label}", SCREENSHOT,
+                                                        [header, shot]), seen.screenshots))
+        calls = [asked, *rated]
+        scored = [(read_score(call.answer), i) for i, call in enumerate(rated)]
+        best = sorted((s for s in scored if s[0] >= self.threshold), key=lambda s: (-s[0], -s[1]))[:MAX_KEPT]
+        kept = sorted(i for _, i in best)
+        actions = "\n".join(f"{n}. {a}" for n, a in enumerate(seen.actions, 1)) or "(none)"
+        shown = f"{len(kept)} screenshots follow, in the order they were taken." if kept else "No screenshot was relevant."
+        parts = [f"{header}\nActions:\n{actions}\n{shown}"]
+        for i in kept:
+            parts += [f"Screenshot of {seen.screenshots[i].label}. Note: {first_paragraph(rated[i].answer)}",
+                      seen.screenshots[i]]
+        final = self.ask(trace.dir, "final", FINAL, parts)
+        calls.append(final)
+        failed = [c for c in calls if c.error]
+        verdict = "unknown" if failed and final.answer is None else read_status(final.answer)
+        return self._judgment(verdict, calls, key_points=points, kept_images=[seen.screenshots[i].path for i in kept])

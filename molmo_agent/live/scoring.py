@@ -1,0 +1,57 @@
+"""A judge's verdict on an episode, and the published scores: pass@1 over every task (an episode that is
+missing or crashed counts as a failure) and pass@k (a task passes if any of its k episodes did), overall,
+per site and per level."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from ..evaluate import EpisodeResult
+from ..judges import Judge, save_judgment
+from ..trace import read_trace
+
+
+def judged(result: EpisodeResult, out: Path, judge: Judge) -> EpisodeResult:
+    """The result with the judge's verdict as its success; the judgment is saved in the episode's folder."""
+    agent = result.agent_success if result.agent_success is not None else result.success
+    if result.trace is None:  # the episode never ran: nothing to judge
+        return result.model_copy(update={"verdict": "unknown", "judged_by": None, "agent_success": agent,
+                                         "success": False, "reward": 0.0})
+    run_dir = out / result.trace
+    try:
+        judgment = judge.judge(read_trace(run_dir))
+    except Exception as exc:  # noqa: BLE001 - a judge that breaks leaves the episode unknown, the batch goes on
+        verdict, by = "unknown", f"{judge.method} judge {judge.client.model} (failed: {type(exc).__name__}: {exc})"
+    else:
+        save_judgment(run_dir, judgment)
+        verdict, by = judgment.verdict, judgment.by
+    success = verdict == "success"
+    return result.model_copy(update={"verdict": verdict, "judged_by": by, "agent_success": agent,
+                                     "success": success, "reward": float(success)})
+
+
+def pass_at_k(results: list[EpisodeResult], expected: dict[str, list[str]], k: int) -> dict:
+    """`expected`: every task id the run was meant to cover, with its tags."""
+    wins: dict[str, int] = defaultdict(int)
+    ran: dict[str, int] = defaultdict(int)
+    for r in results:
+        if r.task in expected:
+            ran[r.task] += 1
+            wins[r.task] += r.success
+
+    def score(ids: list[str]) -> dict:
+        n = len(ids)
+        return {"tasks": n, "episodes": sum(min(ran[t], k) for t in ids),
+                "pass@1": round(sum(min(wins[t], k) for t in ids) / (n * k), 4) if n else 0.0,
+                f"pass@{k}": round(sum(wins[t] > 0 for t in ids) / n, 4) if n else 0.0}
+
+    groups: dict[str, dict[str, list[str]]] = {"site": defaultdict(list), "level": defaultdict(list)}
+    for task_id, tags in expected.items():
+        for tag in tags:
+            prefix, _, value = tag.partition(":")
+            if prefix in groups:
+                groups[prefix][value].append(task_id)
+    return {"k": k, "overall": score(list(expected)),
+            **{f"by_{name}": {value: score(ids) for value, ids in sorted(found.items())}
+               for name, found in groups.items() if found}}
