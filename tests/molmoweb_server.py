@@ -31,10 +31,14 @@ class Seen:
 
 
 class ScriptedMolmoWeb:
-    def __init__(self, pointer, script: list) -> None:
+    def __init__(self, pointer, script: list | dict) -> None:
         """`script`: ("click", TARGET) | ("field", LABEL) | ("select", LABEL, OPTION) | ("action", DICT)
-        | ("raw", TEXT); each answered with a thought naming it."""
-        self.pointer, self.script = pointer, list(script)
+        | ("raw", TEXT); each answered with a thought naming it. Or, for many episodes, {words of a goal:
+        [steps of its 1st episode, steps of its 2nd, ...]}: the step is the one after those in the prompt's
+        history, and the episodes' scripts are taken in turn."""
+        self.pointer = pointer
+        self.script = dict(script) if isinstance(script, dict) else list(script)
+        self.episodes: dict[str, int] = {}
         self.seen: list[Seen] = []
         self.faults: list[str] = []
         self.lock = threading.Lock()
@@ -46,8 +50,21 @@ class ScriptedMolmoWeb:
         point = self.pointer.locate(target, observation, field=field).points[0]
         return {"x": round(100 * point.x / size[0], 2), "y": round(100 * point.y / size[1], 2)}
 
-    def answer(self, png: bytes) -> str:
-        step = self.script.pop(0) if self.script else ("action", {"name": "send_msg_to_user", "msg": "[EXIT]"})
+    def _next(self, prompt: str):
+        if isinstance(self.script, list):
+            return self.script.pop(0) if self.script else None
+        goal = prompt.split("# GOAL\n", 1)[-1].split("\n", 1)[0]
+        words = next(w for w in self.script if w in goal)
+        done = prompt.count("## Step ")
+        with self.lock:
+            if done == 0:
+                self.episodes[words] = self.episodes.get(words, 0) + 1
+            scripts = self.script[words]
+            steps = scripts[(self.episodes[words] - 1) % len(scripts)]
+        return steps[done] if done < len(steps) else None
+
+    def answer(self, png: bytes, prompt: str = "") -> str:
+        step = self._next(prompt) or ("action", {"name": "send_msg_to_user", "msg": "[EXIT]"})
         kind = step[0]
         if kind == "raw":
             return step[1]
@@ -87,7 +104,7 @@ def _handler(model: ScriptedMolmoWeb):
             fault = model.take(seen)
             if fault == "500":
                 return send_json(self, 500, "scripted failure")
-            text = "Predictor error: all predictors are busy" if fault == "predictor-error" else model.answer(png)
+            text = "Predictor error: all predictors are busy" if fault == "predictor-error" else model.answer(png, seen.prompt)
             send_json(self, 200, text if self.path == "/predict" else chat_completion(body.get("model"), text))
 
     return Handler

@@ -76,7 +76,8 @@ class WebJudge(Judge):
         header = f"Task: {seen.task}\nKey points:\n{points}"
         with ThreadPoolExecutor(self.workers) as pool:
             rated = list(pool.map(lambda shot: self.ask(trace.dir, f"screenshot of {shot.label}", SCREENSHOT,
-                                                        [header, shot]), seen.screenshots))
+                                                        [f"{header}\nScreenshot of {shot.label}:", shot]),
+                                  seen.screenshots))
         calls = [asked, *rated]
         scored = [(read_score(call.answer), i) for i, call in enumerate(rated)]
         best = sorted((s for s in scored if s[0] >= self.threshold), key=lambda s: (-s[0], -s[1]))[:MAX_KEPT]

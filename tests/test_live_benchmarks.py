@@ -1,0 +1,199 @@
+"""Published benchmarks offline: WebVoyager and Online-Mind2Web task files written for these tests, their
+invented hosts answered from local pages with --map-url, a scripted MolmoWeb server as the policy and a
+scripted judge model, both on loopback."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from molmo_agent.errors import ConfigError
+from molmo_agent.evaluate import finished_results
+from molmo_agent.judges import load_judgments
+from molmo_agent.judges.webjudge import WebJudge
+from molmo_agent.live import load_live
+from molmo_agent.trace import read_trace
+
+from .conftest import cli, run_task, settings
+from .judge_server import judge_server
+from .molmoweb_server import molmoweb_server
+
+DATA = Path(__file__).parent / "data"
+WEBVOYAGER, MIND2WEB = DATA / "webvoyager.jsonl", DATA / "mind2web.json"
+
+
+def answer(text: str) -> tuple:
+    return ("action", {"name": "send_msg_to_user", "msg": f"[ANSWER] {text}"})
+
+
+SCRIPTS = {  # words of a goal -> the steps of its 1st, 2nd, ... episode (taken in turn)
+    "lasagna": [[("click", "Vegetarian lasagna"), answer("45 minutes")]],
+    "soup": [[("click", "Soup of the day"), answer("Tomato")], [("click", "Soup of the day"), answer("Minestrone")]],
+    "cheapest": [[answer("$99")]],
+    "sorted by price": [[("click", "Sort by price"), answer("Sorted.")]],
+}
+VERDICTS = {"45 minutes": "success", "Minestrone": "success", "Tomato": "failure", "$99": "garbled",
+            "lasagna": "success", "soup": "failure", "flights": "garbled"}
+
+
+def _maps(pages_url: str) -> list[str]:
+    local = pages_url.rstrip("/") + "/live"
+    return ["--map-url", f"https://www.recipes.example/={local}/recipes/",
+            "--map-url", f"https://flights.example/={local}/flights/"]
+
+
+def test_webvoyager_with_its_judge_scores_pass_at_1_and_pass_at_3_per_site(tmp_path, pages_url, ocr_pointer):
+    patches = tmp_path / "patches.json"
+    patches.write_text(json.dumps({"replace": {"Flights--0": "What does the cheapest flight cost today?"},
+                                   "drop": ["Flights--1"]}))
+    out = tmp_path / "eval"
+    with molmoweb_server(ocr_pointer, SCRIPTS) as (policy, model), judge_server(VERDICTS) as (judge, judged):
+        done = cli("eval", "webvoyager", str(WEBVOYAGER), "--patches", str(patches), "--episodes", "3",
+                   "--policy", "molmoweb", "--endpoint", policy, "--api", "molmoweb", "--model", "allenai/MolmoWeb-8B",
+                   *_maps(pages_url), "--judge", judge, "--judge-model", "judge-vl", "--out", str(out), timeout=600)
+    assert done.returncode == 1, done.stdout + done.stderr  # not every episode passed
+    summary = json.loads((out / "summary.json").read_text())
+    scores = summary["scores"]
+    assert scores["overall"] == {"tasks": 3, "episodes": 9, "pass@1": round(4 / 9, 4), "pass@3": round(2 / 3, 4)}
+    assert scores["by_site"] == {"Flights": {"tasks": 1, "episodes": 3, "pass@1": 0.0, "pass@3": 0.0},
+                                 "Recipes": {"tasks": 2, "episodes": 6, "pass@1": round(4 / 6, 4), "pass@3": 1.0}}
+    assert summary["judged"] == {"success": 4, "failure": 2, "unknown": 3}
+    assert summary["source"]["sha256"] == hashlib.sha256(WEBVOYAGER.read_bytes()).hexdigest()
+    assert "Recipes" in done.stdout and "pass@3 66.7%" in done.stdout
+
+    results = {r.key: r for r in finished_results(out)}
+    assert all(r.source == summary["source"]["sha256"] for r in results.values())
+    soup = [results[f"Recipes--1#{s}"] for s in range(3)]
+    assert [r.verdict for r in soup] == ["failure", "success", "failure"]
+    assert all(r.agent_success for r in soup), "the agent said it was done each time; the judge decided"
+    flight = results["Flights--0#0"]
+    assert flight.verdict == "unknown" and not flight.success
+
+    run_dir = out / results["Recipes--0#0"].trace
+    trace = read_trace(run_dir)
+    assert trace.header.goal == "How long does the vegetarian lasagna take?"
+    assert trace.header.start_url == "https://www.recipes.example/", "the page sees the benchmark's own URL"
+    assert trace.steps[1].observation.url == "https://www.recipes.example/lasagna.html"
+    [judgment] = load_judgments(run_dir)
+    [call] = judgment.calls
+    assert call.text.startswith("Task: On https://www.recipes.example/: How long does the vegetarian lasagna take?\n"
+                                "Final response: 45 minutes\n")
+    assert call.images == [s.observation.screenshot for s in trace.steps] + [trace.end.final_screenshot]
+    assert judged.calls[0].images == len(call.images) and judged.calls[0].model == "judge-vl"
+    report = (run_dir / "report.html").read_text()
+    assert "The final page shows the answer." in report and "webvoyager (judge-vl)" in report
+    assert any("cheapest flight cost today?" in s.prompt for s in model.seen), "the patched question"
+    assert not any("12 March 2023" in s.prompt for s in model.seen), "the dropped task"
+    eval_report = (out / "report.html").read_text()
+    assert "site: Recipes" in eval_report and hashlib.sha256(WEBVOYAGER.read_bytes()).hexdigest() in eval_report
+
+
+def test_mind2web_with_webjudge_writes_the_official_layout_and_rejudges(tmp_path, pages_url, ocr_pointer):
+    out = tmp_path / "eval"
+    scores = {"step 1": 2, "step 2": 4, "step 3": 3, "the final page": 5}
+    with molmoweb_server(ocr_pointer, SCRIPTS) as (policy, _), judge_server(VERDICTS, scores) as (judge, judged):
+        done = cli("eval", "mind2web", str(MIND2WEB), "--policy", "molmoweb", "--endpoint", f"{policy}/v1",
+                   "--model", "allenai/MolmoWeb-8B", *_maps(pages_url), "--judge", judge, "--judge-model", "judge-vl",
+                   "--out", str(out), timeout=600)
+        assert done.returncode == 1, done.stdout + done.stderr
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["judge"]["method"] == "webjudge", "Online-Mind2Web's own judge by default"
+        assert summary["scores"]["by_level"] == {
+            "easy": {"tasks": 1, "episodes": 1, "pass@1": 1.0}, "hard": {"tasks": 1, "episodes": 1, "pass@1": 0.0},
+            "medium": {"tasks": 1, "episodes": 1, "pass@1": 0.0}}
+        assert summary["judged"] == {"success": 1, "failure": 1, "unknown": 1}
+
+        results = {r.task: r for r in finished_results(out)}
+        easy = results["a1b2c3d4e5f60718293a4b5c6d7e8f90"]
+        run_dir = out / easy.trace
+        trace = read_trace(run_dir)
+        [judgment] = load_judgments(run_dir)
+        stages = [c.stage for c in judgment.calls]
+        shots = len(trace.steps) + 1
+        assert stages == ["key points"] + [f"screenshot of step {i}" for i in range(1, shots)] + \
+            ["screenshot of the final page", "final"]
+        assert judgment.kept_images == [s.observation.screenshot for s in trace.steps[1:]] + [trace.end.final_screenshot]
+        finals = [c for c in judged.calls if c.system.startswith("You decide") and "lasagna" in c.text]
+        assert len(finals) == 1 and finals[0].images == shots - 1, "step 1 scored 2, under the threshold of 3"
+        assert "Actions:\n1. click(" in finals[0].text and "45 minutes" not in finals[0].text, \
+            "the final call sees actions, never the agent's answer"
+        assert "Note: The page shows the final page." in finals[0].text
+
+        layout = out / "online-mind2web" / easy.task
+        written = json.loads((layout / "result.json").read_text())
+        assert written["task"] == "Find how long the vegetarian lasagna takes on Recipes."
+        assert written["final_result_response"] == "45 minutes"
+        assert written["action_history"] and all(isinstance(a, str) for a in written["action_history"])
+        assert sorted(p.name for p in (layout / "trajectory").iterdir()) == sorted(f"{n}.png" for n in range(shots))
+
+        again = cli("judge", str(out), "--judge", judge, "--judge-model", "judge-2", "--judge-method", "webvoyager")
+    assert again.returncode == 0, again.stdout + again.stderr
+    rescored = {r.task: r for r in finished_results(out)}
+    assert rescored[easy.task].verdict == "success" and rescored[easy.task].judged_by == "webvoyager judge judge-2"
+    assert [j.model for j in load_judgments(run_dir)] == ["judge-vl", "judge-2"], "the earlier verdict is kept"
+    assert json.loads((out / "summary.json").read_text())["judge"]["model"] == "judge-2"
+
+
+def test_webjudge_keeps_at_most_fifty_screenshots_the_highest_scored(tmp_path, pages_url):
+    steps = ", ".join(["wait 0.01"] * 59) + ", done"
+    from molmo_agent.tasks import Task
+
+    result = run_task(Task(id="long", goal=steps, url=f"{pages_url}/clicks.html", max_steps=70), settings(tmp_path))
+    trace = read_trace(result.run_dir)
+    assert len(trace.steps) == 60
+    scores = {f"step {i}": (5 if i % 2 else 3) for i in range(1, 61)} | {"the final page": 1}
+    with judge_server({}, scores) as (judge, _):
+        judgment = WebJudge(judge, "judge-vl").judge(trace)
+    paths = {f"step {s.index}": s.observation.screenshot for s in trace.steps}
+    odd = [paths[f"step {i}"] for i in range(1, 61, 2)]
+    even = [paths[f"step {i}"] for i in range(2, 61, 2)]
+    kept = judgment.kept_images
+    assert len(kept) == 50 and set(odd) <= set(kept) and len(set(even) & set(kept)) == 20
+    assert kept == sorted(kept), "in the order they were taken"
+    assert set(even[-20:]) <= set(kept), "among equal scores the later screenshots win"
+
+
+def test_task_files_are_read_with_filters_patches_and_the_blank_start(tmp_path):
+    tasks, source = load_live("webvoyager", WEBVOYAGER, start="blank", sites=["recipes"], limit=1)
+    assert [(t.id, t.url, t.goal) for t in tasks] == [
+        ("Recipes--0", "about:blank", "On https://www.recipes.example/: How long does the vegetarian lasagna take?")]
+    assert source.tasks == 4 and tasks[0].time_limit_s == 1800 and tasks[0].step_limit_s == 120
+    patches = tmp_path / "p.json"
+    patches.write_text(json.dumps({"replace": {"Recipes--1": "Which soup is on?"}}))
+    [patched] = load_live("webvoyager", WEBVOYAGER, start="blank", ids=["Recipes--1"], patches=patches)[0]
+    assert patched.goal == "On https://www.recipes.example/: Which soup is on?"
+    hard, _ = load_live("mind2web", MIND2WEB, level="hard")
+    assert [t.tags for t in hard] == [["site:flights.example", "level:hard"]]
+    assert hard[0].url == "https://flights.example/flights.html"
+
+
+@pytest.mark.parametrize("args, message", [
+    (("webvoyager", MIND2WEB), "not a WebVoyager task line"),
+    (("mind2web", WEBVOYAGER), "not an Online-Mind2Web task file"),
+    (("webvoyager", WEBVOYAGER, {"ids": ["Nope--3"]}), "no task with id Nope--3"),
+    (("webvoyager", WEBVOYAGER, {"sites": ["Atlantis"]}), "no task on site atlantis"),
+    (("webvoyager", WEBVOYAGER, {"level": "easy"}), "--level is for mind2web"),
+    (("webvoyager", DATA / "missing.jsonl"), "is not a file"),
+])
+def test_bad_task_files_and_filters_say_what_is_wrong(args, message):
+    benchmark, path, *options = args
+    with pytest.raises(ConfigError, match=message):
+        load_live(benchmark, path, **(options[0] if options else {}))
+
+
+def test_eval_refuses_bad_benchmark_options_before_any_episode(tmp_path):
+    for args, message in [
+        (["webvoyager"], "eval webvoyager needs the task file"),
+        ([str(DATA), "--sites", "Recipes"], "are for published benchmarks"),
+        (["mind2web", str(MIND2WEB), "--map-url", "recipes=local"], "must be FROM=TO with two http(s) URL"),
+        (["mind2web", str(MIND2WEB), "--judge-model", "m"], "need --judge URL"),
+        (["mind2web", str(MIND2WEB), "--judge", "http://127.0.0.1:9/v1"], "--judge-model is missing"),
+        (["mind2web", str(MIND2WEB), "--judge", "http://127.0.0.1:9/v1", "--judge-model", "m",
+          "--judge-method", "vibes"], "--judge-method 'vibes' is not one of"),
+    ]:
+        done = cli("eval", *args, "--pointer", "dom", "--out", str(tmp_path / "out"))
+        assert done.returncode == 2 and message in done.stderr, (args, done.stderr)
+    assert not (tmp_path / "out").exists()
+    done = cli("judge", str(tmp_path), "--judge", "http://127.0.0.1:9/v1", "--judge-model", "m")
+    assert done.returncode == 2 and "is not an eval directory" in done.stderr
