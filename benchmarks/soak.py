@@ -73,6 +73,7 @@ def main() -> None:
                 minutes = (time.perf_counter() - started) / 60
                 samples.append((done[0], resident_mb(), open_handles()))
                 processes, megabytes = chromium()
+                samples[-1] += (processes, megabytes)
                 print(f"{done[0]:>6} {done[0] / minutes:>7.1f} {samples[-1][1]:>7.0f} {samples[-1][2]:>8} "
                       f"{processes:>9} {megabytes:>7.0f}", flush=True)
 
@@ -82,11 +83,14 @@ def main() -> None:
     minutes = (time.perf_counter() - started) / 60
     time.sleep(2)  # let Chromium's last processes exit
     left = chromium()[0] - before
-    first, last = samples[0], samples[-1]
+    # The first tenth is warm-up; the last sample is taken as workers wind down, so growth is the peak after it.
+    first, later = samples[0], samples[1:-1] or samples[-1:]
+    peak = [max(s[i] for s in later) for i in range(1, 5)]
     print(f"\n{len(results)} episodes in {minutes:.1f} min: {len(results) / minutes:.1f} episodes/min, "
           f"{sum(r.success for r in results)} succeeded, {sum(bool(r.retried) for r in results)} retried")
-    print(f"resident memory {first[1]:.0f} -> {last[1]:.0f} MB ({last[1] - first[1]:+.0f}), open handles "
-          f"{first[2]} -> {last[2]} ({last[2] - first[2]:+d}), Chromium processes left: {left}")
+    print(f"after the first tenth -> highest later: tool memory {first[1]:.0f} -> {peak[0]:.0f} MB, open handles "
+          f"{first[2]} -> {peak[1]}, Chromium {first[3]} -> {peak[2]} processes, {first[4]:.0f} -> {peak[3]:.0f} MB")
+    print(f"Chromium processes left at the end: {left}")
 
 
 if __name__ == "__main__":
