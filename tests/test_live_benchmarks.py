@@ -197,3 +197,27 @@ def test_eval_refuses_bad_benchmark_options_before_any_episode(tmp_path):
     assert not (tmp_path / "out").exists()
     done = cli("judge", str(tmp_path), "--judge", "http://127.0.0.1:9/v1", "--judge-model", "m")
     assert done.returncode == 2 and "is not an eval directory" in done.stderr
+
+
+@pytest.mark.parametrize("text, verdict", [
+    ("The page shows it.\nSUCCESS", "success"), ("Close, but NOT SUCCESS", "failure"),
+    ("Verdict: FAILURE", "failure"), ("It was unsuccessful.", "unknown"), ("", "unknown"),
+    ("**Not Success**", "failure"),
+])
+def test_webvoyager_verdicts(text, verdict):
+    from molmo_agent.judges.webvoyager import read_verdict
+
+    assert read_verdict(text) == verdict
+
+
+def test_webjudge_reads_key_points_scores_and_status_where_models_put_them():
+    from molmo_agent.judges.webjudge import first_paragraph, read_key_points, read_score, read_status
+
+    assert read_key_points("Let me think.\n**Key Points**:\n1. Sort by price\n2. Pick the first") == \
+        "1. Sort by price\n2. Pick the first"
+    assert read_key_points("1. Only a list") == "1. Only a list"
+    assert [read_score(t) for t in ("Score: 4", "**Score**: 5", "score 2 ... Score: 3", "no score", "Score: 9")] == \
+        [4, 5, 3, 0, 0]
+    assert [read_status(t) for t in ('Status: "success"', "status: failure", "**Status:** Success", "done")] == \
+        ["success", "failure", "success", "unknown"]
+    assert first_paragraph("The cart shows two items.\n\nMore.\nScore: 4") == "The cart shows two items."
