@@ -67,7 +67,7 @@ class Agent:
         deadline = started + rules.time_limit_s if rules.time_limit_s else None
         history: list[StepRecord] = []
         status, reason, answer = "failed", f"step budget of {rules.max_steps} used up", None
-        observation, header_written = None, False
+        observation, header_written, stale = None, False, False
         try:
             goal = self._start(goal, start_url)
             self.writer.write(self._header(goal, start_url))
@@ -79,7 +79,9 @@ class Agent:
                 if deadline is not None and time.perf_counter() > deadline:
                     status, reason = "failed", f"time limit of {rules.time_limit_s:g}s reached"
                     break
+                stale = True  # until the step returns the page as it left it
                 step, observation = self._step(index, observation, history)
+                stale = False
                 action = step.action
                 if not step.outcome.ok:
                     status, reason = "failed", f"step {index}: {step.outcome.error}"
@@ -111,7 +113,8 @@ class Agent:
         try:
             if rules.reward and observation is not None:
                 end.reward = float(self.browser.evaluate(f"() => ({rules.reward})") or 0)
-            final = self._observe() if observation is not None else None
+            # The last step's own after-look is the final page, unless the run stopped in the middle of one.
+            final = (self._observe() if stale else observation) if observation is not None else None
             if final is not None:
                 end.final_screenshot = self.writer.screenshot("final", final.screenshot)
                 end.final_url = final.url

@@ -41,7 +41,9 @@ def serve_site(root: Path, host: str = "127.0.0.1", port: int = 0) -> Iterator[s
         server = _Server((host, port), handler)
     except OSError as exc:
         raise ConfigError(f"cannot serve {root} on {host}:{port}: {exc.strerror}") from exc
-    thread = threading.Thread(target=server.serve_forever, name=f"site:{root.name}", daemon=True)
+    # A short poll: shutdown() waits for it, and an eval episode starts and stops a site server each time.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, name=f"site:{root.name}",
+                              daemon=True)
     thread.start()
     try:
         yield f"http://{host}:{server.server_address[1]}/"
