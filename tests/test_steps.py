@@ -59,14 +59,30 @@ def test_an_action_said_as_a_step_reads_back_as_itself(action):
     assert parse_step(to_step(action)) == action
 
 
-@given(st.text(st.characters(blacklist_characters="\"“”'", blacklist_categories=["Cs"]), min_size=1),
-       st.text(st.characters(blacklist_characters="\"“”'", blacklist_categories=["Cs"]), min_size=1))
-def test_any_words_without_quotes_survive_the_round_trip(text, target):
-    for action in (A.Type(text=text, target=target), A.SelectOption(option=text, target=target)):
+@given(st.text(st.characters(blacklist_categories=["Cs"]), min_size=1),
+       st.text(st.characters(blacklist_categories=["Cs"]), min_size=1))
+def test_any_words_quotes_and_backslashes_included_survive_the_round_trip(text, target):
+    for action in (A.Type(text=text, target=target), A.SelectOption(option=text, target=target),
+                   A.Done(answer=text), A.Click(target=target)):
         assert parse_step(to_step(action)) == action
 
 
-def test_actions_named_by_coordinates_or_holding_quotes_have_no_step():
+QUOTED = [
+    ("type \"30\" into \"What's your age?\"", A.Type(text="30", target="What's your age?")),
+    ("click 'Say \"hi\"'", A.Click(target='Say "hi"')),
+    ("click \u201cBob's \"best\" page\u201d", A.Click(target="Bob's \"best\" page")),
+    ("type \"a \\\"b\\\" c\\\\\" into \"Notes\"", A.Type(text="a \"b\" c\\", target="Notes")),
+    ("select 'it\\'s' in \"Answer\"", A.SelectOption(option="it's", target="Answer")),
+]
+
+
+@pytest.mark.parametrize("step, action", QUOTED)
+def test_quotes_inside_quotes(step, action):
+    assert parse_step(step) == action
+    assert parse_plan(f"{step}, done") == [action, A.Done()], "a comma inside quotes is not a break"
+
+
+def test_only_actions_named_by_coordinates_have_no_step():
     assert to_step(A.Click(x=10, y=20)) is None
-    assert to_step(A.Type(text='say "hi"', target="Message")) is None
-    assert to_step(A.Click(target="Bob's page")) is None
+    assert to_step(A.Type(text='say "hi"', target="Message")) == 'type "say \\"hi\\"" into "Message"'
+    assert to_step(A.Click(target="Bob's page")) == "click \"Bob's page\""

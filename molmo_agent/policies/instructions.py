@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from ..errors import StepSyntaxError
+from .quoting import quote
 
 Q = r'"([^"]*)"'
 VERBS = r"(?:click|tap|press|hit|enter|type|input|write|select|choose|pick|check|tick|focus|drag|scroll|close|submit|go|open)"
@@ -19,8 +20,6 @@ WIDGETS = {"text": "text field", "radio": "radio button", "checkbox": "checkbox"
            "button": "button", "link": "link"}
 
 
-def _quote(text: str) -> str:
-    return '"' + text.replace('"', "'") + '"'
 
 
 def _split_outside_quotes(text: str, pattern: str) -> list[str]:
@@ -58,7 +57,7 @@ def _items(text: str) -> list[str]:
 
 
 def _click(target: str) -> str:
-    return f"click {_quote(target)}"
+    return f"click {quote(target)}"
 
 
 def _press_or_click(word: str) -> str:
@@ -80,28 +79,28 @@ def read_clause(clause: str) -> list[str]:
         (r"(?:click|tap)(?: on)?(?: the)? (?:button|link) (\S+)", lambda m: [_click(m[1])]),
         # Enter the password "yA" into both text fields.
         (rf"(?:enter|type|input|write)(?: the \w+)? {Q} (?:into|in) both (?:the )?(.+?)s", lambda m: [
-            f"type {_quote(m[1])} into {_quote('1st ' + m[2])}", f"type {_quote(m[1])} into {_quote('2nd ' + m[2])}"]),
+            f"type {quote(m[1])} into {quote('1st ' + m[2])}", f"type {quote(m[1])} into {quote('2nd ' + m[2])}"]),
         # Enter the username "a" and the password "b" into the text fields.
         (rf"(?:enter|type|input|write)((?: (?:and )?the [\w ]+? {Q})+)(?: (?:into|in) .*)?",
-         lambda m: [f"type {_quote(v)} into {_quote(k)}" for k, v in re.findall(rf"the ([\w ]+?) {Q}", m[1])]),
+         lambda m: [f"type {quote(v)} into {quote(k)}" for k, v in re.findall(rf"the ([\w ]+?) {Q}", m[1])]),
         # Enter "Bob" into the text field.
         (rf"(?:enter|type|input|write|fill in) {Q}(?: [\w ]+?)? (?:into|in) (?:the )?(.+)",
-         lambda m: [f"type {_quote(m[1])} into {_quote(m[2])}"]),
+         lambda m: [f"type {quote(m[1])} into {quote(m[2])}"]),
         # Enter 05/20/2010 as the date.
-        (r"(?:enter|type|input|set) (.+?) as the (\w+)", lambda m: [f"type {_quote(m[1])} into {_quote(m[2])}"]),
+        (r"(?:enter|type|input|set) (.+?) as the (\w+)", lambda m: [f"type {quote(m[1])} into {quote(m[2])}"]),
         # Select Lyon from the list.
         (rf"(?:select|choose|pick) (?:{Q}|(.+?)) (?:from|in) (?:the )?(?:scroll )?(list|dropdown|drop-down|menu|select box)",
-         lambda m: [f"select {_quote(m[1] or m[2])} in {_quote(m[3])}"]),
+         lambda m: [f"select {quote(m[1] or m[2])} in {quote(m[3])}"]),
         # Focus into the 3rd input textbox.
         (r"focus (?:into|on|in) (?:the )?(.+)", lambda m: [_click(m[1])]),
         # Drag "A" to "B".
-        (rf"drag (?:{Q}|(\S+)) (?:to|onto) (?:{Q}|(.+))", lambda m: [f"drag {_quote(m[1] or m[2])} to {_quote(m[3] or m[4])}"]),
+        (rf"drag (?:{Q}|(\S+)) (?:to|onto) (?:{Q}|(.+))", lambda m: [f"drag {quote(m[1] or m[2])} to {quote(m[3] or m[4])}"]),
         # Scroll down.
         (r"scroll (up|down|left|right)\b.*", lambda m: [f"scroll {m[1].lower()}"]),
         # Press Submit / hit Enter.
         (r"(?:press|hit|submit) (?:the )?(\w+)(?: button| key)?", lambda m: [_press_or_click(m[1])]),
         # Click the button / Click on Tab #2.
-        (r"(?:click|tap)(?: on)? (?:the |a |an )?(.+)", lambda m: [_click(m[1])]),
+        (r"(?:click|tap)(?: on)? (?:the |a |an )?([^\"“”]+)", lambda m: [_click(m[1])]),
         # Select AU / Select fzzqo, NYYyS82 (checkboxes and radio buttons by their labels).
         (r"(?:select|check|tick|choose|pick) (.+)", lambda m: [_click(item) for item in _items(m[1])]),
     ]

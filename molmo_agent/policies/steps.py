@@ -13,28 +13,28 @@ from ..errors import StepSyntaxError
 from ..observation import Observation
 from .base import Decision
 from .instructions import read_instructions
+from .quoting import Q, quote, unquote
 
-Q = r"""["“”']([^"“”']*)["“”']"""  # one quoted string
 GRAMMAR: list[tuple[str, object]] = [
-    (rf"(?:left )?click(?: on)? {Q}", lambda m: A.Click(target=m[1])),
-    (rf"right[- ]click(?: on)? {Q}", lambda m: A.Click(target=m[1], button="right")),
-    (rf"double[- ]click(?: on)? {Q}", lambda m: A.DoubleClick(target=m[1])),
-    (rf"hover(?: over| on)? {Q}", lambda m: A.Hover(target=m[1])),
-    (rf"(?:type|enter) {Q} (?:into|in) {Q}", lambda m: A.Type(text=m[1], target=m[2])),
-    (rf"fill {Q} with {Q}", lambda m: A.Type(text=m[2], target=m[1])),
-    (rf"type {Q}", lambda m: A.Type(text=m[1])),
-    (rf"(?:select|choose|pick) {Q} (?:in|from) {Q}", lambda m: A.SelectOption(option=m[1], target=m[2])),
-    (rf"drag {Q} (?:to|onto) {Q}", lambda m: A.Drag(target=m[1], to_target=m[2])),
+    (rf"(?:left )?click(?: on)? {Q}", lambda m: A.Click(target=unquote(m[1]))),
+    (rf"right[- ]click(?: on)? {Q}", lambda m: A.Click(target=unquote(m[1]), button="right")),
+    (rf"double[- ]click(?: on)? {Q}", lambda m: A.DoubleClick(target=unquote(m[1]))),
+    (rf"hover(?: over| on)? {Q}", lambda m: A.Hover(target=unquote(m[1]))),
+    (rf"(?:type|enter) {Q} (?:into|in) {Q}", lambda m: A.Type(text=unquote(m[1]), target=unquote(m[2]))),
+    (rf"fill {Q} with {Q}", lambda m: A.Type(text=unquote(m[2]), target=unquote(m[1]))),
+    (rf"type {Q}", lambda m: A.Type(text=unquote(m[1]))),
+    (rf"(?:select|choose|pick) {Q} (?:in|from) {Q}", lambda m: A.SelectOption(option=unquote(m[1]), target=unquote(m[2]))),
+    (rf"drag {Q} (?:to|onto) {Q}", lambda m: A.Drag(target=unquote(m[1]), to_target=unquote(m[2]))),
     (r"press (?:the )?(\S+?)(?: key)?", lambda m: A.Press(key=m[1])),
     (r"scroll(?: (up|down|left|right))?(?: (\d+)(?: ?px)?)?", lambda m: A.Scroll(
         direction=m[1] or "down", amount=float(m[2]) if m[2] else None)),
-    (rf"(?:goto|go to|open|navigate to) (?:{Q}|(\S+))", lambda m: A.Goto(url=m[1] or m[2])),
+    (rf"(?:goto|go to|open|navigate to) (?:{Q}|(\S+))", lambda m: A.Goto(url=unquote(m[1]) or m[2])),
     (r"(?:go )?back", lambda m: A.Back()),
     (r"switch to tab (\d+)", lambda m: A.SwitchTab(index=int(m[1]))),
     (r"wait(?: (\d+(?:\.\d+)?) ?(ms|s|sec|seconds?)?)?", lambda m: A.Wait(
         seconds=(float(m[1]) / 1000 if m[2] == "ms" else float(m[1])) if m[1] else 1.0)),
-    (rf"done(?: {Q})?", lambda m: A.Done(answer=m[1])),
-    (rf"fail {Q}", lambda m: A.Fail(reason=m[1])),
+    (rf"done(?: {Q})?", lambda m: A.Done(answer=unquote(m[1]))),
+    (rf"fail {Q}", lambda m: A.Fail(reason=unquote(m[1]))),
 ]
 COMPILED = [(re.compile(pattern, re.I), build) for pattern, build in GRAMMAR]
 EXAMPLE = 'click "X", type "Y" into "X", select "Y" in "X", press Enter, scroll down, done'
@@ -42,13 +42,17 @@ EXAMPLE = 'click "X", type "Y" into "X", select "Y" in "X", press Enter, scroll 
 
 def split_steps(text: str) -> list[str]:
     """Split on newlines, semicolons and commas that are outside quotes."""
-    parts, current, quote = [], [], None
+    parts, current, open_quote, escaped = [], [], None, False
     for ch in text:
-        if quote:
-            if ch == quote or (quote == "“" and ch == "”"):
-                quote = None
-        elif ch in "\"“'" and (ch != "'" or not current or not current[-1].isalnum()):
-            quote = ch
+        if escaped:
+            escaped = False
+        elif open_quote:
+            if ch == "\\" and open_quote in "\"'":
+                escaped = True
+            elif ch == open_quote or (open_quote in "“”" and ch in "“”"):
+                open_quote = None
+        elif ch in "\"“”'" and (ch != "'" or not current or not current[-1].isalnum()):
+            open_quote = ch
         elif ch in ",;\n":
             parts.append("".join(current))
             current = []
@@ -68,12 +72,11 @@ def parse_step(text: str) -> A.Action:
 
 
 def _quoted(text: str | None) -> str | None:
-    return None if text is None or re.search(r"""["“”']""", text) else f'"{text}"'
+    return None if text is None else quote(text)
 
 
 def to_step(action: A.Action) -> str | None:
-    """The step that `parse_step` reads back as `action`; None for actions named only by coordinates
-    or holding quotes the language cannot carry."""
+    """The step that `parse_step` reads back as `action`; None for actions named only by coordinates."""
     target = _quoted(getattr(action, "target", None))
     match action:
         case A.Click(button="left") if target:
