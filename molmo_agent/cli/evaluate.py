@@ -41,7 +41,11 @@ def eval_(
     judge_method: Optional[str] = JUDGE_METHOD,
     episodes: int = typer.Option(1, "--episodes", min=1, help="episodes per task, at seeds S, S+1, ..."),
     seed: int = typer.Option(0, "--seed", help="first seed"),
-    workers: int = typer.Option(1, "--workers", min=1, max=32, help="episodes run in parallel"),
+    workers: int = typer.Option(1, "--workers", min=1, max=32, help="episodes run in parallel (--executor local)"),
+    executor: str = typer.Option("local", "--executor", help="local (threads in this process) or ray (one Ray task "
+                                 "per episode; a local cluster unless --ray-address or RAY_ADDRESS)"),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="the Ray cluster to run on (ray://... "
+                                              "or host:port); default $RAY_ADDRESS"),
     time_limit: Optional[float] = typer.Option(None, "--time-limit", help="seconds per episode (default: 120; "
                                                 "benchmarks 1800, and 120 per step)"),
     out_dir: Optional[Path] = typer.Option(None, "--out", help="eval directory; run again with it to resume"),
@@ -84,6 +88,10 @@ def eval_(
             chosen = load_suite(suite, only=only, episodes=episodes, seed=seed)
         name = Path(file).stem if live else "miniwob" if suite == "miniwob" else Path(suite).stem
         chosen_judge = make_cli_judge(live, judge, judge_model, judge_api_key, judge_method)
+        if executor not in ("local", "ray"):
+            raise ConfigError(f"--executor {executor!r} is not one of local, ray")
+        if ray_address and executor != "ray":
+            raise ConfigError("--ray-address is for --executor ray")
         out_dir = out_dir or Path("traces") / f"eval-{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
         choose_policy(settings, policy, planner, planner_model, planner_api_key, api=api, history=history,
                       temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
@@ -108,13 +116,18 @@ def eval_(
                 progress.console.print(f"[red]fail[/red] {result.key}: {result.reason}")
 
         try:
-            results = evaluate(chosen, settings, out_dir, workers=workers,
-                               time_limit_s=time_limit if time_limit or live else 120.0, on_result=on_result,
-                               stop=stop, finish=finisher(out_dir, live, chosen_judge) if live or chosen_judge else None)
+            options = dict(time_limit_s=time_limit if time_limit or live else 120.0, on_result=on_result, stop=stop,
+                           finish=finisher(out_dir, live, chosen_judge) if live or chosen_judge else None)
+            if executor == "ray":
+                from ..evaluate_ray import evaluate_on_ray
+
+                results = evaluate_on_ray(chosen, settings, out_dir, address=ray_address, **options)
+            else:
+                results = evaluate(chosen, settings, out_dir, workers=workers, **options)
         except MolmoAgentError as exc:
             fail(exc)
         progress.update(bar, completed=len(results))
-    extra = {"suite": name, "pointer": pointer, "policy": policy, "workers": workers,
+    extra = {"suite": name, "pointer": pointer, "policy": policy, "workers": workers, "executor": executor,
              "seconds": round(time.perf_counter() - started, 1), **recorded}
     if chosen_judge is not None:
         extra["judge"] = {"method": chosen_judge.method, "model": chosen_judge.client.model,
