@@ -18,14 +18,33 @@ from .conftest import CLI
 SUITE = Path(__file__).resolve().parents[1] / "tasks" / "suite"
 
 
-def _processes(*names: str) -> list[tuple[int, str]]:
+def _parent(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+
+
+def _ours(pid: int) -> bool:
+    """Started by this pytest process (its own browsers for other tests), not left behind by the CLI."""
+    while pid > 1:
+        pid = _parent(pid)
+        if pid == os.getpid():
+            return True
+    return False
+
+
+def _processes(*names: str, ours: bool = False) -> list[tuple[int, str]]:
+    """Processes whose command line holds one of `names`: outside this test session (what the CLI left
+    behind once it exited), or with `ours` inside it too (a worker of the CLI that is running)."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if any(name in command for name in names):
+        if any(name in command for name in names) and (ours or not _ours(int(pid))):
             found.append((int(pid), command))
     return found
 
@@ -88,7 +107,7 @@ def test_an_episode_whose_worker_is_killed_runs_again_marked_retried(tmp_path, p
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if list((tmp_path / "out" / "traces").glob("*-slow/trace.jsonl")):  # the episode has begun
-                for pid, _ in _processes("ray::_run_one"):
+                for pid, _ in _processes("ray::_run_one", ours=True):
                     if _children(pid):  # the one driving a browser
                         os.kill(pid, signal.SIGKILL)
                         killed.append(pid)
