@@ -145,3 +145,26 @@ def test_ray_options_are_checked_before_anything_starts(tmp_path, suite):
     done = subprocess.run([*CLI, "eval", str(suite), "--ray-address", "10.0.0.1:6379", "--out", str(tmp_path / "o")],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "--ray-address is for --executor ray" in done.stderr
+
+
+def test_ctrl_c_keeps_finished_results_and_a_second_run_resumes(tmp_path, suite, pages_url, nothing_left):
+    (suite / "slow.yaml").write_text(json.dumps({"id": "slow", "goal": "wait 8, click 'Alpha', done",
+                                                 "url": f"{pages_url}/clicks.html"}))
+    out = tmp_path / "out"
+    command = [*CLI, "eval", str(suite), "--tasks", "portal-iframe,slow", "--pointer", "dom", "--executor", "ray",
+               "--out", str(out)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (out / "results.jsonl").is_file():
+        time.sleep(0.1)
+    while time.monotonic() < deadline and not (out / "results.jsonl").read_text().strip():
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    stopped = time.monotonic()
+    output, _ = process.communicate(timeout=60)
+    assert time.monotonic() - stopped < 30 and process.returncode == 1, output
+    assert [r.task for r in finished_results(out)] == ["portal-iframe"], "the finished episode is kept"
+    assert "1 not finished (run again to resume)" in output
+    again = _eval(suite, out, "--tasks", "portal-iframe,slow")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert sorted(r.task for r in finished_results(out)) == ["portal-iframe", "slow"], "only the slow one ran again"

@@ -113,7 +113,8 @@ def eval_(
             wins[1] += 1
             progress.update(bar, advance=1, rate=f"success {wins[0]}/{wins[1]} ({wins[0] / wins[1]:.0%})")
             if not result.success:
-                progress.console.print(f"[red]fail[/red] {result.key}: {result.reason}")
+                judged = f" (judge: {result.verdict})" if result.verdict else ""
+                progress.console.print(f"[red]fail[/red] {result.key}: {result.reason or 'the agent said done'}{judged}")
 
         try:
             options = dict(time_limit_s=time_limit if time_limit or live else 120.0, on_result=on_result, stop=stop,
