@@ -12,15 +12,14 @@ Every request is kept with its system text, user text and the number of images i
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 from molmo_agent.judges import webjudge, webvoyager
 
 from .conftest import running
-from .openai_server import chat_completion, send_json
+from .openai_server import JsonHandler, chat_completion, send_json
 
 SAY = {"webvoyager": {"success": "The final page shows the answer.\nSUCCESS",
                       "failure": "The response does not match the page.\nNOT SUCCESS", "garbled": "Hard to say."},
@@ -60,12 +59,9 @@ class ScriptedJudge:
 
 
 def _handler(judge: ScriptedJudge):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body = self.json_body()
             send_json(self, 200, chat_completion(body.get("model"), judge.answer(body)))
 
     return Handler

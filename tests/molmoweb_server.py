@@ -14,14 +14,14 @@ import contextlib
 import io
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 from PIL import Image
 
 from molmo_agent.observation import Observation
 
 from .conftest import running
-from .openai_server import chat_completion, send_json
+from .openai_server import JsonHandler, chat_completion, send_json
 
 
 class Seen:
@@ -85,12 +85,9 @@ class ScriptedMolmoWeb:
 
 
 def _handler(model: ScriptedMolmoWeb):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
-
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body = self.json_body()
             if self.path == "/predict":
                 png = base64.b64decode(body["image_base64"], validate=True)
                 seen = Seen(body["prompt"], png, {k: body.get(k) for k in ("temperature", "top_p")},

@@ -44,13 +44,20 @@ class FakeMolmo:
         return f'<point x="{x:.1f}" y="{y:.1f}" alt="{target}">{target}</point>'
 
 
-def _handler(model: FakeMolmo):
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args) -> None:
-            pass
+class JsonHandler(BaseHTTPRequestHandler):
+    """What every stand-in server's handler shares: no request log, a JSON body."""
 
+    def log_message(self, *args) -> None:
+        pass
+
+    def json_body(self):
+        return json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+
+
+def _handler(model: FakeMolmo):
+    class Handler(JsonHandler):
         def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            body = self.json_body()
             with model.lock:
                 model.requests.append(body)
                 fault = model.faults.pop(0) if model.faults else None

@@ -96,13 +96,9 @@ def read_answer(text: str) -> ModelStep:
 
 
 def _pixel(value, size: int, *, clamp: bool = True) -> float:
-    try:
-        percent = float(value)
-    except OverflowError:  # JSON integers have no size limit
-        percent = math.inf
-    if isinstance(value, bool) or not math.isfinite(percent):
-        raise ValueError(f"{str(value)[:20]!r} is not a coordinate")
-    pixel = round(percent / 100 * size, 1)
+    if isinstance(value, bool) or not math.isfinite(float(value)):  # OverflowError (a huge JSON int) is caught above
+        raise ValueError(f"{value!r} is not a coordinate")
+    pixel = round(float(value) / 100 * size, 1)
     return max(1.0, min(pixel, size - 2.0)) if clamp else pixel
 
 
@@ -159,7 +155,7 @@ def to_action(action: dict, size: tuple[int, int]) -> A.Action:
                 return A.Infeasible(reason=str(action.get("infeasibility_reason", "Infeasibility reason unavailable")))
             case "select_option":
                 return A.SelectOption(option=str(action["option"]), **at())
-    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:  # OverflowError: JSON integers have no size limit
         return A.Infeasible(reason=f"Unsupported action: {action} ({type(exc).__name__})")
     return A.Infeasible(reason=f"Unsupported action type: {name}. Predicted: {action}")
 
