@@ -182,6 +182,40 @@ def test_training_resumes_from_its_last_checkpoint_and_lora_leaves_the_vision_to
     assert any(not torch.equal(base[k], tuned[k]) for k in base if "language_model.layers.0.self_attn.q_proj" in k)
 
 
+def test_torchrun_trains_one_model_data_parallel_and_writes_one_folder(tmp_path, tiny, demo_traces):
+    """`torchrun --standalone --nproc-per-node 2` on the CPU (gloo): the two processes train as one (their
+    weights agree at the end), the loss goes down, only the main process speaks and writes, and the folder
+    loads as a pointer model. FSDP over the same two processes follows the same losses as DDP."""
+    import subprocess
+    import sys
+
+    from molmo_agent.models.loading import MolmoModel
+    from molmo_agent.sft.export import export
+
+    export([demo_traces["a1"]], tmp_path / "data", test_fraction=0)
+
+    def torchrun(out: Path, *extra: str) -> dict:
+        done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+                               "-m", "molmo_agent.cli", "train", str(tmp_path / "data"), "--base", str(tiny),
+                               "--out", str(out), "--steps", "10", "--batch-size", "2", "--lr", "1e-3",
+                               "--save-every", "4", "--device", "cpu", *extra],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+        assert done.stdout.count("data-parallel over 2 processes") == 1, done.stdout
+        assert done.stdout.count("trained 10 steps") == 1, done.stdout
+        assert not list(out.glob("checkpoint-*")), "checkpoints go once the model is written"
+        return json.loads((out / "training.json").read_text())
+
+    ddp = torchrun(tmp_path / "ddp")
+    assert ddp["processes"] == 2 and len(ddp["replica_fingerprints"]) == 2 and ddp["replicas_agree"] is True
+    losses = [loss for _, loss in ddp["losses"]]
+    assert len(losses) == 10 and sum(losses[-3:]) < sum(losses[:3]) - 0.3, losses
+    answer = MolmoModel(str(tmp_path / "ddp")).generate([Image.new("RGB", (320, 180))], ["Point to the button."])
+    assert isinstance(answer[0], str)
+    fsdp = torchrun(tmp_path / "fsdp", "--fsdp")
+    assert [loss for _, loss in fsdp["losses"]] == pytest.approx(losses, rel=1e-3)
+
+
 @pytest.fixture(scope="module")
 def pointing_model(tmp_path_factory, tiny, demo_traces):
     """A tiny Molmo2 trained from random weights to point, on the demo recorded on two layouts at two scale

@@ -1,9 +1,8 @@
-"""report, export, train, schema: the uses of recorded traces."""
+"""report, export, schema: the uses of recorded traces (train has its own module)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -50,43 +49,6 @@ def export(
         fail(exc)
     out.print(f"{counts['train']} training and {counts['test']} held-out examples in {out_dir}; load them with:\n"
               f"    {load_line(out_dir)}")
-
-
-@app.command()
-def train(
-    dataset: list[Path] = typer.Argument(..., help="folders written by export (several are mixed)"),
-    base: str = typer.Option(..., "--base", help="Molmo2-family checkpoint to start from (folder or hub id)"),
-    out_dir: Path = typer.Option(..., "--out", help="where the fine-tuned model goes"),
-    lora: bool = typer.Option(False, "--lora", help="LoRA on the language model's projections (peft)"),
-    steps: int = typer.Option(300, "--steps", min=1), batch_size: int = typer.Option(8, "--batch-size", min=1),
-    lr: float = typer.Option(1e-5, "--lr", help="language model learning rate"),
-    lr_vision: float = typer.Option(5e-6, "--lr-vision"), lr_connector: float = typer.Option(5e-6, "--lr-connector"),
-    save_every: int = typer.Option(100, "--save-every", min=1), resume: bool = typer.Option(False, "--resume"),
-    activation_checkpointing: bool = typer.Option(False, "--activation-checkpointing",
-                                                  help="less GPU memory for full fine-tuning, some more time"),
-    device: Optional[str] = typer.Option(None, "--device", help="cuda, cpu (default: cuda when present)"),
-) -> None:
-    """Fine-tune a Molmo2-family model on an exported dataset; the result loads into --pointer molmo and serve."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from ..sft.train import TrainConfig
-    from ..sft.train import train as train_model
-
-    config = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, lr_vision=lr_vision, lr_connector=lr_connector,
-                         lora=lora, save_every=save_every, device=device,
-                         activation_checkpointing=activation_checkpointing)
-    with Progress(TextColumn("train"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[loss]}"),
-                  TimeElapsedColumn(), console=out) as progress:
-        bar = progress.add_task("train", total=steps, loss="")
-        try:
-            result = train_model(dataset, base, out_dir, config, resume=resume,
-                                 on_step=lambda s, loss: progress.update(bar, completed=s, loss=f"loss {loss:.4f}"))
-        except MolmoAgentError as exc:
-            fail(exc)
-    out.print(f"trained {result.steps} steps on {result.examples} examples in {result.seconds:.1f}s "
-              f"({result.examples_per_second:.1f} examples/s"
-              + (f", peak GPU memory {result.peak_gpu_gib} GiB" if result.peak_gpu_gib else "")
-              + f"), final loss {result.final_loss:.4f}: {result.out}")
 
 
 @app.command()

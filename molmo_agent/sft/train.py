@@ -1,19 +1,23 @@
-"""Supervised fine-tuning of a Molmo2-family model on an exported dataset.
+"""Supervised fine-tuning of a Molmo2-family model on exported datasets, on transformers' `Trainer`.
 
-Loss on the answer tokens only; separate learning rates for the vision tower, the connector and the
-language model, as in the Molmo recipe; LoRA on the language model's projections with peft; checkpoints
-that `--resume` continues from. The result loads straight into the `molmo` pointer and `serve`.
+What is ours: the examples (loss on the answer tokens only), separate learning rates for the vision tower,
+the connector and the language model as in the Molmo recipe, LoRA on the language model's projections with
+peft, and the merged output that the `molmo` pointer and `serve` load. What Trainer (with accelerate under
+it) brings: data parallelism under `torchrun` or `accelerate launch` (DDP, or FSDP with `fsdp=True`),
+gradient accumulation, bf16, checkpoints that resume with their optimizer, schedule and data order, and
+`report_to` (TensorBoard, W&B). Only the main process writes the output.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import math
-import random
+import os
 import shutil
+import tempfile
 import time
+import warnings
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -22,22 +26,27 @@ from ..errors import ConfigError
 
 LORA_TARGETS = r".*language_model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)"
 GROUPS = {"vision": "model.vision_tower.", "connector": "model.multi_modal_projector."}
+MIN_LR_RATE = 0.05  # the cosine schedule ends at this share of each group's rate, never at zero
 
 
 class TrainConfig(BaseModel):
-    steps: int = Field(300, ge=1)
-    batch_size: int = Field(8, ge=1)
+    steps: int = Field(300, ge=1, description="optimizer steps")
+    batch_size: int = Field(8, ge=1, description="examples per step on each process")
+    grad_accum: int = Field(1, ge=1, description="batches accumulated into one optimizer step")
     lr: float = Field(1e-5, gt=0, description="language model")
     lr_vision: float = Field(5e-6, gt=0)
     lr_connector: float = Field(5e-6, gt=0)
-    warmup_steps: int = 20
+    warmup_steps: int = Field(20, ge=0)
     lora: bool = False
-    lora_rank: int = 16
+    lora_rank: int = Field(16, ge=1)
     activation_checkpointing: bool = Field(False, description="recompute activations in the backward pass: "
                                            "less memory for full fine-tuning of large models, some more time")
-    save_every: int = 100
+    fsdp: bool = Field(False, description="shard weights, gradients and optimizer state over the processes "
+                       "(FSDP, one unit per decoder layer) instead of replicating them (DDP)")
+    save_every: int = Field(100, ge=1)
+    report_to: list[str] = Field(default_factory=list, description="tensorboard, wandb, ... (Trainer's names)")
     seed: int = 0
-    device: str | None = None
+    device: str | None = Field(None, description="cpu, or cuda (default: cuda when present)")
 
 
 class TrainResult(BaseModel):
@@ -46,8 +55,18 @@ class TrainResult(BaseModel):
     final_loss: float
     examples: int
     seconds: float
-    examples_per_second: float
+    examples_per_second: float = Field(description="over all processes")
+    processes: int = 1
     peak_gpu_gib: float | None = None
+
+
+def processes() -> int:
+    """How many processes `torchrun` or `accelerate launch` started for this training (1 when run plainly)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def is_main_process() -> bool:
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def _load_rows(datasets: list[Path]) -> list[dict]:
@@ -67,33 +86,34 @@ def _load_rows(datasets: list[Path]) -> list[dict]:
 
 def _encode(processor, prompt_of: Callable[[str], str], row: dict) -> dict:
     """Token ids and labels for one example: -100 on the prompt and the image, the answer learned."""
+    image = row["image"].convert("RGB")
     prompt = prompt_of(row["prompt"])
     full = prompt + " " + row["answer"] + processor.tokenizer.eos_token
-    inputs = processor(images=[[row["image"].convert("RGB")]], text=[full], return_tensors="pt")
-    prompt_len = processor(images=[[row["image"].convert("RGB")]], text=[prompt], return_tensors="pt")["input_ids"].shape[1]
+    inputs = processor(images=[[image]], text=[full], return_tensors="pt")
+    prompt_len = processor(images=[[image]], text=[prompt], return_tensors="pt")["input_ids"].shape[1]
     labels = inputs["input_ids"].clone()
     labels[:, :prompt_len] = -100
-    return {"image": row["image"].convert("RGB"), "text": full, "prompt_len": prompt_len, "labels": labels[0]}
+    return {"image": image, "text": full, "labels": labels[0]}
 
 
-def _batch(processor, examples: list[dict]) -> dict:
-    """One batch as tensors on the CPU; labels -100 wherever the answer is not."""
-    import torch
+class _Collator:
+    """One batch as tensors: the processor takes the whole batch at once, so Molmo2's image-token pooling
+    indices (global across a batch) come out offset correctly; labels -100 wherever the answer is not."""
 
-    processor.tokenizer.padding_side = "right"
-    inputs = processor(images=[[e["image"]] for e in examples], text=[e["text"] for e in examples],
-                       padding=True, return_tensors="pt")
-    labels = torch.full_like(inputs["input_ids"], -100)
-    for row, e in enumerate(examples):
-        labels[row, : len(e["labels"])] = e["labels"]
-    inputs["labels"] = labels
-    return dict(inputs)
+    def __init__(self, processor) -> None:
+        self.processor = processor
 
+    def __call__(self, examples: list[dict]) -> dict:
+        import torch
 
-def _to_device(batch: dict, device: str, dtype) -> dict:
-    out = {k: v.to(device, non_blocking=True) if hasattr(v, "to") else v for k, v in batch.items()}
-    out["pixel_values"] = out["pixel_values"].to(dtype)
-    return out
+        self.processor.tokenizer.padding_side = "right"
+        inputs = self.processor(images=[[e["image"]] for e in examples], text=[e["text"] for e in examples],
+                                padding=True, return_tensors="pt")
+        labels = torch.full_like(inputs["input_ids"], -100)
+        for row, e in enumerate(examples):
+            labels[row, : len(e["labels"])] = e["labels"]
+        inputs["labels"] = labels
+        return dict(inputs)
 
 
 def _param_groups(model, config: TrainConfig) -> list[dict]:
@@ -112,31 +132,20 @@ def _latest_checkpoint(out: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def train(dataset: str | Path | list[str | Path], base: str | Path | tuple, out: str | Path | None,
-          config: TrainConfig | None = None, *,
-          resume: bool = False, on_step: Callable[[int, float], None] | None = None) -> TrainResult:
-    """Fine-tune `base` (a checkpoint, or a (model, processor) pair built in memory) and write it to `out`
-    (None writes nothing: for speed benchmarks)."""
-    import torch
+def _load(base: str | Path | tuple, dtype):
+    if isinstance(base, tuple):
+        return base
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    config = config or TrainConfig()
-    datasets = [Path(d) for d in (dataset if isinstance(dataset, list) else [dataset])]
-    out = Path(out) if out is not None else None
-    rows = _load_rows(datasets)
-    device = config.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
-    checkpoint = _latest_checkpoint(out) if resume and out else None
-    if isinstance(base, tuple) and checkpoint is None:
-        model, processor = base
-        model.to(device)
-    else:
-        source = checkpoint or base
-        try:
-            processor = AutoProcessor.from_pretrained(str(source))
-            model = AutoModelForImageTextToText.from_pretrained(str(source), dtype=dtype).to(device)
-        except OSError as exc:
-            raise ConfigError(f"cannot load the base model {source}: {str(exc).splitlines()[0]}") from None
+    try:
+        processor = AutoProcessor.from_pretrained(str(base))
+        model = AutoModelForImageTextToText.from_pretrained(str(base), dtype=dtype)
+    except OSError as exc:
+        raise ConfigError(f"cannot load the base model {base}: {str(exc).splitlines()[0]}") from None
+    return model, processor
+
+
+def _prepare(model, config: TrainConfig):
     if config.activation_checkpointing:  # named gradient_checkpointing_enable before transformers 5.24
         (getattr(model, "activation_checkpointing_enable", None) or model.gradient_checkpointing_enable)()
         model.config.use_cache = False
@@ -145,72 +154,140 @@ def train(dataset: str | Path | list[str | Path], base: str | Path | tuple, out:
 
         model = get_peft_model(model, LoraConfig(r=config.lora_rank, lora_alpha=2 * config.lora_rank,
                                                  target_modules=LORA_TARGETS, lora_dropout=0.0))
+    return model
+
+
+def _arguments(config: TrainConfig, out: Path, *, cuda: bool, save: bool):
+    from transformers import TrainingArguments
+
+    fsdp = {}
+    if config.fsdp:
+        fsdp = {"fsdp": True,  # FSDP2, one unit per decoder layer
+                "fsdp_config": {"transformer_layer_cls_to_wrap": ["Molmo2DecoderLayer", "Molmo2VisionEncoderLayer"],
+                                "activation_checkpointing": config.activation_checkpointing}}
+    return TrainingArguments(
+        output_dir=str(out), max_steps=config.steps, per_device_train_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.grad_accum, warmup_steps=config.warmup_steps,
+        lr_scheduler_type="cosine_with_min_lr", lr_scheduler_kwargs={"min_lr_rate": MIN_LR_RATE},
+        weight_decay=0.0, max_grad_norm=1.0, seed=config.seed, bf16=cuda, use_cpu=not cuda,
+        ddp_find_unused_parameters=False,  # every weight takes part in each step: no extra graph walk
+        save_strategy="steps" if save else "no", save_steps=config.save_every, logging_steps=1, report_to=config.report_to or "none",
+        remove_unused_columns=False, disable_tqdm=True, log_level="warning", log_level_replica="error",
+        # On a GPU, worker processes prepare the next batches' images while a step runs; on a small CPU they
+        # would only take the cores from the step.
+        dataloader_num_workers=2 if cuda else 0, dataloader_pin_memory=cuda, **fsdp)
+
+
+def _trainer_class():
+    import torch
+    from transformers import Trainer, TrainerCallback
+
+    class GroupRateTrainer(Trainer):
+        """Trainer with one learning rate per part of the model (the schedule scales each group's own)."""
+
+        def __init__(self, *args, train_config: TrainConfig, **kwargs):
+            self.train_config = train_config
+            super().__init__(*args, **kwargs)
+
+        def create_optimizer(self, model=None):
+            if self.optimizer is None:
+                self.optimizer = torch.optim.AdamW(_param_groups(model or self.model, self.train_config),
+                                                   weight_decay=0.0)
+            return self.optimizer
+
+    class StepReporter(TrainerCallback):
+        def __init__(self, on_step: Callable[[int, float], None]) -> None:
+            self.on_step = on_step
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                self.on_step(state.global_step, float(logs["loss"]))
+
+    return GroupRateTrainer, StepReporter
+
+
+def train(dataset: str | Path | list[str | Path], base: str | Path | tuple, out: str | Path | None,
+          config: TrainConfig | None = None, *,
+          resume: bool = False, on_step: Callable[[int, float], None] | None = None) -> TrainResult:
+    """Fine-tune `base` (a checkpoint, or a (model, processor) pair built in memory) and write it to `out`
+    (None writes nothing: for speed benchmarks). Under `torchrun`, every process calls this; they train as
+    one (data-parallel) and only the main process writes `out`."""
+    import torch
+    from transformers.trainer_callback import PrinterCallback
+
     from ..models.loading import MolmoModel
 
+    config = config or TrainConfig()
+    datasets = [Path(d) for d in (dataset if isinstance(dataset, list) else [dataset])]
+    out = Path(out) if out is not None else None
+    cuda = config.device != "cpu" and torch.cuda.is_available()
+    if config.device and config.device.startswith("cuda") and not cuda:
+        raise ConfigError(f"--device {config.device}: no CUDA device here; use --device cpu")
+    if config.fsdp and config.lora:
+        raise ConfigError("--fsdp with --lora is not supported yet: LoRA's adapters are small enough for DDP")
+    rows = _load_rows(datasets)
+    checkpoint = _latest_checkpoint(out) if resume and out else None
+    model, processor = _load(base, torch.bfloat16 if cuda else torch.float32)
+    model = _prepare(model, config)
     prompt_of = MolmoModel.prompt_with(processor)
     examples = [_encode(processor, prompt_of, row) for row in rows]
-    optimizer = torch.optim.AdamW(_param_groups(model, config), weight_decay=0.0)
-    start_step = 0
-    if checkpoint is not None:
-        state = torch.load(checkpoint / "optimizer.pt", map_location=device)
-        optimizer.load_state_dict(state["optimizer"])
-        start_step = state["step"]
-    base_rates = [g["lr"] for g in optimizer.param_groups]
-    random.seed(config.seed + start_step)
-    torch.manual_seed(config.seed + start_step)
-    model.train()
-    started, loss_value = time.perf_counter(), float("nan")
-    # On a GPU the next batch's images are processed on another thread while this step runs there; on the
-    # CPU that thread would only contend with the step for the cores and the GIL.
-    with ThreadPoolExecutor(1, thread_name_prefix="batches") as prepare:
-        def draw() -> Future:
-            picked = random.sample(examples, min(config.batch_size, len(examples)))
-            if device.startswith("cuda"):
-                return prepare.submit(_batch, processor, picked)
-            ready: Future = Future()
-            ready.set_result(_batch(processor, picked))
-            return ready
-
-        upcoming = draw()
-        for step in range(start_step + 1, config.steps + 1):
-            warm = min(1.0, step / max(1, config.warmup_steps))
-            decay = 0.5 * (1 + math.cos(math.pi * step / config.steps))
-            for group, rate in zip(optimizer.param_groups, base_rates):
-                group["lr"] = rate * warm * max(decay, 0.05)
-            batch = _to_device(upcoming.result(), device, dtype)
-            if step < config.steps:
-                upcoming = draw()
-            loss = model(**batch).loss
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            loss_value = float(loss.detach())
-            if on_step:
-                on_step(step, loss_value)
-            if out is not None and step % config.save_every == 0 and step < config.steps:
-                _save(model, processor, out / f"checkpoint-{step}", config)
-                torch.save({"optimizer": optimizer.state_dict(), "step": step},
-                           out / f"checkpoint-{step}" / "optimizer.pt")
-    seconds = time.perf_counter() - started
-    trained = config.steps - start_step
-    peak = torch.cuda.max_memory_allocated() / 2**30 if device.startswith("cuda") else None
-    result = TrainResult(out=out, steps=config.steps, final_loss=loss_value, examples=len(examples),
-                         seconds=round(seconds, 2), peak_gpu_gib=round(peak, 1) if peak else None,
-                         examples_per_second=round(trained * config.batch_size / seconds, 2) if seconds else 0.0)
-    if out is None:
+    GroupRateTrainer, StepReporter = _trainer_class()
+    with tempfile.TemporaryDirectory(prefix="molmo-agent-train-") as scratch, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*deprecated")  # Trainer's own call
+        args = _arguments(config, out or Path(scratch), cuda=cuda, save=out is not None)
+        trainer = GroupRateTrainer(model=model, args=args, train_dataset=examples, data_collator=_Collator(processor),
+                                   processing_class=processor, train_config=config,
+                                   callbacks=[StepReporter(on_step)] if on_step else None)
+        trainer.remove_callback(PrinterCallback)  # it prints every log line; callers show progress their way
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        started = time.perf_counter()
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        seconds = time.perf_counter() - started
+    losses = [(log["step"], log["loss"]) for log in trainer.state.log_history if "loss" in log]
+    trained = trainer.state.global_step - (int(checkpoint.name.split("-")[1]) if checkpoint else 0)
+    world = trainer.args.world_size
+    peak = torch.cuda.max_memory_allocated() / 2**30 if cuda else None
+    result = TrainResult(out=out, steps=trainer.state.global_step, final_loss=losses[-1][1] if losses else float("nan"),
+                         examples=len(examples), seconds=round(seconds, 2), processes=world,
+                         peak_gpu_gib=round(peak, 1) if peak else None,
+                         examples_per_second=round(trained * config.batch_size * config.grad_accum * world / seconds, 2)
+                         if seconds else 0.0)
+    fingerprints = _replica_fingerprints(trainer.model)
+    if out is None or not trainer.is_world_process_zero():
         return result
-    _save(model, processor, out, config, merge=True)
+    _save_merged(trainer, processor, out, config)
     for old in out.glob("checkpoint-*"):
         shutil.rmtree(old)
-    (out / "training.json").write_text(json.dumps({**result.model_dump(mode="json"), "config": config.model_dump(),
-                                                   "base": str(base), "datasets": [str(d) for d in datasets]},
-                                                  indent=2) + "\n")
+    record = {**result.model_dump(mode="json"), "config": config.model_dump(), "base": str(base),
+              "datasets": [str(d) for d in datasets], "losses": losses,
+              "replica_fingerprints": fingerprints,
+              "replicas_agree": None if config.fsdp else len(set(fingerprints)) == 1}
+    (out / "training.json").write_text(json.dumps(record, indent=2) + "\n")
     return result
 
 
-def _save(model, processor, folder: Path, config: TrainConfig, *, merge: bool = False) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    to_save = model.merge_and_unload() if merge and config.lora else model
-    to_save.save_pretrained(folder)
+def _replica_fingerprints(model) -> list[str]:
+    """A digest of this process's weights, gathered from every process: data-parallel replicas that agree
+    give one value (FSDP shards give one each, so they are not compared)."""
+    import torch
+    import torch.distributed as dist
+
+    with torch.no_grad():
+        sums = torch.stack([p.detach().double().sum() for p in model.parameters()]).cpu()
+    mine = hashlib.sha256(sums.numpy().tobytes()).hexdigest()[:16]
+    if not (dist.is_available() and dist.is_initialized()):
+        return [mine]
+    everyone: list[str | None] = [None] * dist.get_world_size()
+    dist.all_gather_object(everyone, mine)
+    return [str(f) for f in everyone]
+
+
+def _save_merged(trainer, processor, folder: Path, config: TrainConfig) -> None:
+    """The trained weights as one plain checkpoint (LoRA merged in) beside the processor."""
+    if config.fsdp:
+        trainer.save_model(str(folder))  # gathers the shards into full weights
+    else:
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        (model.merge_and_unload() if config.lora else model).save_pretrained(folder)
     processor.save_pretrained(folder)
