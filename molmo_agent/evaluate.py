@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from .browser import Chromium
+from .browser import Chromium, WarmStart
 from .errors import ConfigError, MolmoAgentError
 from .run import RunSettings, run_task
 from .tasks import Task, load_task
@@ -116,7 +116,8 @@ class _Writer:
 
 
 def run_episode(episode: Episode, settings: RunSettings, out: Path, *, pointer, chromium: Chromium,
-                time_limit_s: float | None, should_stop: Callable[[], bool]) -> EpisodeResult | None:
+                time_limit_s: float | None, should_stop: Callable[[], bool],
+                warm: WarmStart | None = None) -> EpisodeResult | None:
     """One episode's result; None when it was interrupted (it runs again on resume)."""
     started = time.perf_counter()
     failed = dict(task=episode.task_id, seed=episode.seed, success=False, reward=0.0, source=episode.source)
@@ -129,7 +130,7 @@ def run_episode(episode: Episode, settings: RunSettings, out: Path, *, pointer, 
         task = task.model_copy(update={"time_limit_s": min(time_limit_s, task.time_limit_s or time_limit_s)})
     try:
         result = run_task(task, settings.model_copy(update={"out": out / "traces"}), pointer=pointer,
-                          chromium=chromium, should_stop=should_stop)
+                          chromium=chromium, should_stop=should_stop, warm=warm)
     except MolmoAgentError as exc:
         return EpisodeResult(**failed, reason=str(exc), tags=task.tags,
                              seconds=round(time.perf_counter() - started, 2))
@@ -198,7 +199,13 @@ def evaluate(
         except BaseException as exc:  # noqa: BLE001 - reported by the caller
             errors.append(exc)
             return
-        used = 0
+        warm, used = WarmStart(), 0
+
+        def relaunch() -> Chromium:
+            warm.forget_page()
+            chromium.close()
+            return Chromium(settings.browser).__enter__()
+
         try:
             while not stop.is_set():
                 try:
@@ -206,17 +213,15 @@ def evaluate(
                 except queue.Empty:
                     return
                 if not chromium.alive or used >= RECYCLE_AFTER:  # a crash took it with it, or it grew: another
-                    chromium.close()
-                    chromium, used = Chromium(settings.browser).__enter__(), 0
+                    chromium, used = relaunch(), 0
                 used += 1
                 result = run_episode(episode, settings, out, pointer=pointer, chromium=chromium,
-                                     time_limit_s=time_limit_s, should_stop=stop.is_set)
+                                     time_limit_s=time_limit_s, should_stop=stop.is_set, warm=warm)
                 fault = infrastructure_fault(result, chromium) if result is not None else None
                 if fault and not stop.is_set():  # once more, on a fresh browser; the first try does not count
-                    chromium.close()
-                    chromium = Chromium(settings.browser).__enter__()
+                    chromium = relaunch()
                     again = run_episode(episode, settings, out, pointer=pointer, chromium=chromium,
-                                        time_limit_s=time_limit_s, should_stop=stop.is_set)
+                                        time_limit_s=time_limit_s, should_stop=stop.is_set, warm=warm)
                     result = again.model_copy(update={"retried": fault}) if again is not None else None
                 if result is not None and finish is not None:
                     result = finish(result)
@@ -225,6 +230,7 @@ def evaluate(
                     if on_result:
                         on_result(result)
         finally:
+            warm.close()
             chromium.close()
 
     threads = [threading.Thread(target=work, name=f"eval-{i}", daemon=True) for i in range(max(1, workers))]

@@ -1,4 +1,5 @@
-"""`eval --executor ray`: one Ray task per episode, each with its own Chromium and one `browser` resource.
+"""`eval --executor ray`: one Ray task per episode holding one `browser` resource, each in a fresh context of
+its worker's Chromium (or, for a task that restarts in place, on the page its worker's previous episode left).
 
 The driver alone writes results.jsonl, so resume, Ctrl-C, the summary and the report work as with threads.
 It also keeps the time: an episode past its limit (plus a grace for the agent's own limit to act) is
@@ -9,6 +10,7 @@ Traces are written by the workers under the eval directory: on a remote cluster 
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
@@ -28,19 +30,50 @@ FORCE_AFTER_S = 5.0
 """After a polite cancel, how long before the worker is killed."""
 
 _pointers: dict = {}  # one loaded pointer per worker process, kept across the episodes it runs
+_browsers: dict = {}  # one Chromium (and the page a MiniWoB++ episode left) per worker process and browser set-up
+
+
+def _browser(settings: RunSettings):
+    """This worker's Chromium for `settings` and its warm start, launched again if it died."""
+    from .browser import Chromium, WarmStart
+
+    key = settings.browser.model_dump_json()
+    chromium, warm = _browsers.get(key, (None, None))
+    if chromium is None or not chromium.alive:
+        _drop_browser(key)
+        if not _browsers:
+            atexit.register(_drop_all_browsers)  # a recycled worker leaves no Chromium behind
+        chromium, warm = Chromium(settings.browser).__enter__(), WarmStart()
+        _browsers[key] = (chromium, warm)
+    return key, chromium, warm
+
+
+def _drop_browser(key: str) -> None:
+    chromium, warm = _browsers.pop(key, (None, None))
+    if warm is not None:
+        warm.close()
+    if chromium is not None:
+        chromium.close()
+
+
+def _drop_all_browsers() -> None:
+    for key in list(_browsers):
+        _drop_browser(key)
 
 
 def _run_one(episode: Episode, settings: RunSettings, out: str, time_limit_s: float | None):
-    """In the worker: the episode on a Chromium of its own. Returns (result, infrastructure fault or None)."""
-    from .browser import Chromium
-
+    """In the worker: the episode in a fresh context of this worker's Chromium. Returns (result, infrastructure
+    fault or None); after a fault the Chromium is replaced, so the retry runs on a fresh one."""
     key = settings.pointer.model_dump_json()
     if key not in _pointers:
         _pointers[key] = settings.pointer.build()
-    with Chromium(settings.browser) as chromium:
-        result = run_episode(episode, settings, Path(out), pointer=_pointers[key], chromium=chromium,
-                             time_limit_s=time_limit_s, should_stop=lambda: False)
-        return result, (infrastructure_fault(result, chromium) if result is not None else None)
+    browser_key, chromium, warm = _browser(settings)
+    result = run_episode(episode, settings, Path(out), pointer=_pointers[key], chromium=chromium,
+                         time_limit_s=time_limit_s, should_stop=lambda: False, warm=warm)
+    fault = infrastructure_fault(result, chromium) if result is not None else None
+    if fault:
+        _drop_browser(browser_key)
+    return result, fault
 
 
 def connect(address: str | None):

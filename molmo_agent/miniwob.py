@@ -46,7 +46,7 @@ def task(name: str, *, max_steps: int = 12) -> Task:
         finish_when=[Check(js="WOB_DONE_GLOBAL")],
         checks=[Check(js="WOB_RAW_REWARD_GLOBAL > 0")],
         reward="WOB_RAW_REWARD_GLOBAL",
-        max_steps=max_steps, tags=["miniwob"],
+        max_steps=max_steps, tags=["miniwob"], restart_in_place=True,
     )
 
 

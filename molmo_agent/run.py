@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from .agent import Agent, RunResult
-from .browser import Browser, BrowserConfig, Chromium
+from .browser import Browser, BrowserConfig, Chromium, WarmStart
 from .pointers import Pointer, make_pointer
 from .policies import Policy, StepsPolicy
 from .redaction import Secrets
@@ -104,16 +104,19 @@ def run_task(
     on_start: Callable[[Path], None] | None = None,
     chromium: Chromium | None = None,
     should_stop: Callable[[], bool] | None = None,
+    warm: WarmStart | None = None,
 ) -> RunResult:
     """Run `task` and return its result; the trace is in `result.run_dir`.
 
-    Pass `pointer` to reuse a loaded one across runs, `chromium` to reuse a launched browser.
+    Pass `pointer` to reuse a loaded one across runs, `chromium` to reuse a launched browser, and `warm`
+    (with `chromium`) to let a task that restarts in place start on the page its previous run left.
     """
     policy = make_policy(task, settings)  # a plan that cannot be read fails here, before a browser starts
+    warm = warm if task.restart_in_place and chromium is not None else None
     with contextlib.ExitStack() as stack:
         start_url, header = task.url, {}
         if task.site is not None:
-            base = stack.enter_context(serve_site(task.site))
+            base = warm.site(task.site) if warm else stack.enter_context(serve_site(task.site))
             start_url, header = base + task.path, {"site": str(task.site), "site_url": base}
         rules = task.rules()
         if settings.max_steps:
@@ -121,7 +124,7 @@ def run_task(
         return run_policy(
             policy, goal=task.goal, name=task.id if task.id != "run" else task.goal, start_url=start_url,
             settings=settings, pointer=pointer, rules=rules, header=header, on_step=on_step,
-            on_start=on_start, chromium=chromium, should_stop=should_stop,
+            on_start=on_start, chromium=chromium, should_stop=should_stop, warm=warm,
         )
 
 
@@ -139,11 +142,13 @@ def run_policy(
     on_start: Callable[[Path], None] | None = None,
     chromium: Chromium | None = None,
     should_stop: Callable[[], bool] | None = None,
+    warm: WarmStart | None = None,
 ) -> RunResult:
-    """Run any policy from `start_url` in a fresh browser context, recording under `settings.out`."""
+    """Run any policy from `start_url` in a fresh browser context (or on `warm`'s page), recording under
+    `settings.out`."""
     pointer = pointer or settings.pointer.build()
     with contextlib.ExitStack() as stack:
-        browser = stack.enter_context(Browser(settings.browser, settings.secrets, chromium=chromium))
+        browser = stack.enter_context(Browser(settings.browser, settings.secrets, chromium=chromium, warm=warm))
         run_dir = new_run_dir(settings.out, name)
         if on_start:
             on_start(run_dir)

@@ -34,6 +34,9 @@ class Task(RunRules):
     path: str = Field("", description="start page within `site`, e.g. index.html?variant=b")
     steps: list[str] | None = Field(None, description="plan in the step language; else the policy plans")
     tags: list[str] = Field(default_factory=list)
+    restart_in_place: bool = Field(False, description="in eval, an episode may start on the page the previous "
+                                   "one left, without a reload: `setup` restarts the task (as MiniWoB++'s own "
+                                   "environment does)")
 
     def rules(self) -> RunRules:
         return RunRules.model_validate(self.model_dump(include=set(RunRules.model_fields)))

@@ -102,6 +102,36 @@ def test_miniwob_covered_tasks_pass_with_the_dom_pointer(tmp_path):
     assert header["goal"] != "(the page's instruction)", "the goal is MiniWoB's own sentence"
 
 
+def test_miniwob_episodes_restart_on_the_page_the_previous_one_left(tmp_path):
+    """As MiniWoB++'s own environment does: the page loads once per worker and task, and each episode is
+    restarted by script, with its own problem, its own trace and the page's own reward. A task that does not
+    restart in place always gets a page of its own."""
+    from molmo_agent.browser import Chromium, WarmStart
+    from molmo_agent.checks import Check
+    from molmo_agent.run import run_task
+
+    task = miniwob.task("enter-text")
+    same_document = task.model_copy(update={"checks": [*task.checks, Check(js="window.__earlier === true")]})
+    runs = []
+    with Chromium() as chromium:
+        warm = WarmStart()
+        try:
+            for seed, checked in ((1, task), (2, same_document), (3, same_document)):
+                episode = checked.model_copy(update={"setup": checked.setup.replace("{seed}", str(seed))})
+                runs.append(run_task(episode, settings(tmp_path / str(seed)), chromium=chromium, warm=warm))
+                kept = warm.take()
+                kept.evaluate("window.__earlier = true")
+                warm.keep(kept)
+            cold = same_document.model_copy(update={"restart_in_place": False, "setup": task.setup.replace("{seed}", "4")})
+            fresh = run_task(cold, settings(tmp_path / "4"), chromium=chromium, warm=warm)
+        finally:
+            warm.close()
+    assert [r.end.status for r in runs] == ["success"] * 3, [r.end.reason for r in runs]
+    goals = [json.loads((r.run_dir / "trace.jsonl").read_text().splitlines()[0])["goal"] for r in runs]
+    assert len(set(goals)) == 3, f"each episode has its own problem: {goals}"
+    assert fresh.end.status == "failed" and "__earlier" in fresh.end.reason, "a page of its own"
+
+
 def test_resume_skips_finished_episodes_and_ctrl_c_keeps_them(tmp_path):
     episodes = miniwob.episodes(["click-button", "click-link", "enter-text"], count=2)
     stop = threading.Event()

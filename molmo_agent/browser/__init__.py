@@ -2,5 +2,6 @@
 
 from .launch import BrowserConfig, find_chromium, parse_viewport
 from .session import Browser, Chromium
+from .warm import WarmStart
 
-__all__ = ["Browser", "BrowserConfig", "Chromium", "find_chromium", "parse_viewport"]
+__all__ = ["Browser", "BrowserConfig", "Chromium", "find_chromium", "parse_viewport", "WarmStart"]

@@ -20,6 +20,7 @@ from ..observation import Element, Observation, Tab
 from ..redaction import Secrets
 from . import scripts
 from .launch import LAUNCH_FLAGS, BrowserConfig, find_chromium
+from .warm import WarmStart
 
 DRAG_OVERSHOOT = 10.0  # CSS px
 SPECIAL_INPUTS = {"date", "time", "datetime-local", "month", "week", "color", "range"}
@@ -100,7 +101,8 @@ class Browser:
     """
 
     def __init__(self, config: BrowserConfig | None = None, secrets: Secrets | None = None,
-                 chromium: Chromium | None = None) -> None:
+                 chromium: Chromium | None = None, warm: WarmStart | None = None) -> None:
+        """`warm`: start on the page the previous session left there, and leave this one's page there."""
         self.config = config or BrowserConfig()
         self.secrets = secrets or Secrets()
         self.events: list[str] = []
@@ -108,6 +110,8 @@ class Browser:
         self._blocked: list[NavigationBlockedError] = []
         self._chromium, self._owns_chromium = chromium, chromium is None
         self._given_page: Page | None = None
+        self._warm = warm if not self.config.playwright_trace else None  # a trace is one context's, start to end
+        self._resumed_at: str | None = None
 
     @classmethod
     def on_page(cls, page: Page, *, secrets: Secrets | None = None, allow_domains: list[str] = (),
@@ -137,9 +141,13 @@ class Browser:
         return self
 
     def _start(self) -> None:
-        if self._given_page is not None:
-            self.page, self.context = self._given_page, self._given_page.context
-            self.page.evaluate(scripts.WATCH_PAGE)  # the document already there; later ones get the init script
+        kept = self._warm.take() if self._warm is not None else None
+        attach = self._given_page or kept
+        if attach is not None:
+            self.page, self.context = attach, attach.context
+            self._resumed_at = kept.url if kept is not None else None
+            if self._given_page is not None:
+                self.page.evaluate(scripts.WATCH_PAGE)  # the document already there; later ones get the init script
         else:
             width, height = self.config.viewport
             self.context = self._chromium.browser.new_context(
@@ -149,7 +157,7 @@ class Browser:
         if not getattr(self.context, "_molmo_watched", False):  # once per context, however often attached
             self.context.add_init_script(scripts.WATCH_PAGE)
             self.context._molmo_watched = True
-        if self._given_page is None:
+        if attach is None:
             self.page = self.context.new_page()
         if self._routing:
             self.context.route("**/*", self._guard_route)
@@ -172,18 +180,29 @@ class Browser:
             self.context.tracing.stop(path=str(path))
 
     def close(self) -> None:
-        if self._given_page is not None:  # the caller's: take back what was added, close nothing
+        if self._given_page is not None or self._warm is not None:  # take back what was added
             with contextlib.suppress(Exception):
                 self.context.remove_listener("dialog", self._on_dialog)
                 self.context.remove_listener("request", self._on_request)
                 if self._routing:
                     self.context.unroute("**/*", self._guard_route)
+        if self._given_page is not None:  # the caller's: close nothing
+            return
+        if self._warm is not None and self._keepable():
+            self._warm.keep(self.page)
             return
         with contextlib.suppress(Exception):
             if getattr(self, "context", None) is not None:
                 self.context.close()
         if self._owns_chromium and self._chromium is not None:
             self._chromium.close()
+
+    def _keepable(self) -> bool:
+        """One live tab in a live browser: what the next episode can start on."""
+        with contextlib.suppress(Exception):
+            return (not self._owns_chromium and self._chromium.alive and not self.page.is_closed()
+                    and self.context.pages == [self.page])
+        return False
 
     # -- safety ---------------------------------------------------------------------------------
     def check_url(self, url: str) -> None:
@@ -309,6 +328,9 @@ class Browser:
 
     # -- acting ---------------------------------------------------------------------------------
     def goto(self, url: str) -> None:
+        resumed, self._resumed_at = self._resumed_at, None
+        if resumed == url == self.page.url:  # a kept page already there: the task's setup restarts it
+            return
         self.check_url(url)
         try:
             self.page.goto(url, wait_until="load")
