@@ -1,13 +1,19 @@
 """`ocr` pointer, the embedded default: pixels only.
 
-Reads the screenshot with rapidocr's bundled models and matches the target to the recognised text.
-For a field, it looks beside and below the label for the input box's borders.
+Parses the screenshot into controls (OpenCV, `screen.py`) and text lines (rapidocr's bundled models), then
+matches the target to the text. A role phrase ("the 2nd text field") picks among the controls; a field's
+label leads to its field by layout (`layout.py`); a button's text to the button. Small text is read again
+at a higher resolution: the device's pixels on a HiDPI screenshot, else an enlarged copy.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
+import statistics
+from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 import numpy as np
 from PIL import Image
@@ -16,10 +22,36 @@ from ..errors import PointerError
 from ..observation import Observation
 from ..points import Point, Space
 from .base import PointerAnswer
-from .matching import match_score
+from .layout import by_role, field_for
+from .matching import match_score, normalize, role_target
+from .screen import Box, Control, TextLine, content_box, find_controls, refine, split_at_controls
 
 MIN_SCORE = 0.55
-EDGE = 24  # grey-level step that counts as a border
+EDGE = 24  # grey-level step that counts as a border (the fallback field finder)
+SMALL_TEXT = 15  # CSS px: a median text line lower than this is read again, enlarged
+READ_SCALE = 2.0  # image pixels per CSS pixel for that second reading
+
+
+@dataclass
+class Screen:
+    """One screenshot parsed: at CSS size, as the pointer saw it."""
+
+    size: tuple[int, int]
+    controls: list[Control]
+    lines: list[TextLine]
+    grey: np.ndarray
+
+
+@dataclass
+class Grounding:
+    """Where a target was found and how: what `inspect` draws and a step's record explains."""
+
+    point: tuple[float, float]
+    how: str
+    text: str
+    score: float
+    label: Box | None = None
+    control: Control | None = None
 
 
 class OcrPointer:
@@ -30,49 +62,125 @@ class OcrPointer:
         from rapidocr_onnxruntime import RapidOCR  # loads ~15 MB of models; only when used
 
         self._engine = RapidOCR()
-        self._cache: tuple[str, np.ndarray, list] | None = None
+        self._cache: tuple[str, Screen] | None = None
 
-    def read(self, observation: Observation) -> tuple[np.ndarray, list[tuple[tuple[float, float, float, float], str, float]]]:
-        """The screenshot at CSS size (grey) and its text lines as ((x0, y0, x1, y1), text, confidence)."""
-        key = hashlib.sha1(observation.screenshot).hexdigest()
+    # -- reading --------------------------------------------------------------------------------
+    def parse(self, screenshot: bytes, viewport: tuple[int, int]) -> Screen:
+        """The controls and text lines of a screenshot, in CSS pixels (cached for the last screenshot)."""
+        key = hashlib.sha1(screenshot).hexdigest()
         if self._cache and self._cache[0] == key:
-            return self._cache[1], self._cache[2]
-        image = Image.open(io.BytesIO(observation.screenshot)).convert("RGB")
-        if image.size != tuple(observation.viewport):
-            image = image.resize(observation.viewport, Image.Resampling.LANCZOS)  # OCR at CSS size is faster
-        pixels = np.asarray(image)
+            return self._cache[1]
+        device = Image.open(io.BytesIO(screenshot)).convert("RGB")
+        css = device if device.size == tuple(viewport) else device.resize(viewport, Image.Resampling.LANCZOS)
+        pixels = np.asarray(css)
+        controls = find_controls(pixels)
+        # Only the part that shows anything is read, from the device's pixels: the detector scales a small
+        # region up, so short words on an empty page are not missed, and HiDPI text is read at full detail.
+        region = content_box(pixels)
+        lines = self._read_region(device, css.size, region, 1.0)
+        if not lines or statistics.median(t.box[3] - t.box[1] for t in lines) < SMALL_TEXT:
+            lines = self._read_region(device, css.size, region, READ_SCALE) or lines
+        controls = refine(controls, lines)
+        reread = functools.partial(self._reread, device, css.size)
+        screen = Screen(css.size, controls, split_at_controls(lines, controls, reread),
+                        np.asarray(css.convert("L"), dtype=np.int16))
+        self._cache = (key, screen)
+        return screen
+
+    def _region_pixels(self, device: Image.Image, size: tuple[int, int], region: Box, per_css: float):
+        """`region` (CSS px) cut from the device image, at `per_css` image pixels per CSS pixel at least."""
+        device_per_css = device.width / size[0]
+        crop = device.crop(tuple(int(round(v * device_per_css)) for v in region))
+        if device_per_css < per_css:
+            factor = per_css / device_per_css
+            crop = crop.resize((max(1, int(crop.width * factor)), max(1, int(crop.height * factor))),
+                               Image.Resampling.LANCZOS)
+        return np.asarray(crop), crop.width / max(region[2] - region[0], 1)
+
+    def _read_region(self, device: Image.Image, size: tuple[int, int], region: Box, per_css: float) -> list[TextLine]:
+        pixels, scale = self._region_pixels(device, size, region, per_css)
         found, _ = self._engine(pixels)
         lines = []
         for box, text, confidence in found or []:
             xs, ys = [p[0] for p in box], [p[1] for p in box]
-            lines.append(((min(xs), min(ys), max(xs), max(ys)), text, float(confidence)))
-        grey = np.asarray(image.convert("L"), dtype=np.int16)
-        self._cache = (key, grey, lines)
-        return grey, lines
+            lines.append(TextLine((region[0] + min(xs) / scale, region[1] + min(ys) / scale,
+                                   region[0] + max(xs) / scale, region[1] + max(ys) / scale), text, float(confidence)))
+        return lines
+
+    def _reread(self, device: Image.Image, size: tuple[int, int], box: Box) -> str:
+        """The text in one piece of a line, recognised alone (no detection: the piece is the line)."""
+        pixels, _ = self._region_pixels(device, size, box, 1.0)
+        found, _ = self._engine(pixels, use_det=False, use_cls=False)
+        return found[0][0] if found else ""
+
+    # -- pointing -------------------------------------------------------------------------------
+    def ground(self, target: str, screen: Screen, *, field: bool = False) -> Grounding:
+        role = role_target(target)
+        if role is not None:
+            control = by_role(*role, screen.controls)
+            if control is not None:
+                return Grounding(control.center, f"{control.kind} by role", target, 1.0, control=control)
+        best = None
+        for line in _with_neighbours(screen.lines):
+            score, start, end = match_score(target, line.text)
+            if score < MIN_SCORE:
+                continue
+            # A label (outside any field) for a field; a button's own text for a click.
+            if field and line.inside is None or not field and line.inside is not None and line.inside.kind == "button":
+                score += 0.04
+            if best is None or score > best[0]:
+                best = (score, line, start, end)
+        if best is None:
+            raise PointerError(self._not_found(target, screen))
+        score, line, start, end = best
+        x0, y0, x1, y1 = line.box
+        label = (x0 + (x1 - x0) * start, y0, x0 + (x1 - x0) * end, y1)  # the match's share of a longer line
+        text_point = ((label[0] + label[2]) / 2, (y0 + y1) / 2)
+        if field:
+            control = field_for(label, screen.controls, screen.lines)
+            if control is not None:
+                how = "text in the field" if line.inside is control else "field by layout"
+                return Grounding(control.center, how, line.text, score, label, control)
+            box = field_next_to(screen.grey, label)
+            if box is not None:
+                return Grounding(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), "field beside label", line.text,
+                                 score, label, Control("field", tuple(float(v) for v in box)))
+        elif line.inside is not None and line.inside.kind == "button":
+            return Grounding(line.inside.center, "button", line.text, score, label, line.inside)
+        return Grounding(text_point, "text", line.text, score, label)
 
     def locate(self, target: str, observation: Observation, *, field: bool = False) -> PointerAnswer:
-        grey, lines = self.read(observation)
-        best = None
-        for order, (box, text, confidence) in enumerate(lines):
-            score, start, end = match_score(target, text)
-            if score >= MIN_SCORE and (best is None or score > best[0]):
-                best = (score, box, text, start, end)
-        if best is None:
-            seen = ", ".join(repr(t) for _, t, _ in lines[:8]) or "no text at all"
-            raise PointerError(f"{target!r} not found on screen (read: {seen})")
-        score, (x0, y0, x1, y1), text, start, end = best
-        # The match may be part of a longer line: take its share of the line's width.
-        x0, x1 = x0 + (x1 - x0) * start, x0 + (x1 - x0) * end
-        x, y, how = (x0 + x1) / 2, (y0 + y1) / 2, "text"
-        if field:
-            box = field_next_to(grey, (x0, y0, x1, y1))
-            if box is not None:
-                x, y, how = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2, "field beside label"
-        raw = f"ocr: {text!r} matched {target!r} ({score:.2f}); pointing at the {how}"
-        height, width = grey.shape
-        return PointerAnswer(
-            raw=raw, points=[Point(x=x, y=y, space=Space.IMAGE, label=text)], image_size=(width, height)
-        )
+        screen = self.parse(observation.screenshot, tuple(observation.viewport))
+        found = self.ground(target, screen, field=field)
+        raw = f"ocr: {found.text!r} matched {target!r} ({found.score:.2f}); pointing at the {found.how}"
+        x, y = found.point
+        return PointerAnswer(raw=raw, points=[Point(x=x, y=y, space=Space.IMAGE, label=found.text)],
+                             image_size=screen.size)
+
+    @staticmethod
+    def _not_found(target: str, screen: Screen) -> str:
+        want = normalize(target)
+        close = sorted(screen.lines, key=lambda t: -SequenceMatcher(None, want, normalize(t.text)).ratio())[:4]
+        seen = ", ".join(repr(t.text) for t in close) or "no text at all"
+        kinds = {}
+        for control in screen.controls:
+            kinds[control.kind] = kinds.get(control.kind, 0) + 1
+        controls = ", ".join(f"{n} {k}{'s' if n > 1 else ''}" for k, n in kinds.items()) or "none"
+        return f"{target!r} not found on screen (closest text: {seen}; controls seen: {controls})"
+
+
+def _with_neighbours(lines: list[TextLine]) -> list[TextLine]:
+    """Every line, and every pair of lines that follow each other closely on a row (OCR splits a label in two
+    where the spacing is wide: "Family" "name"), joined with a space."""
+    out = list(lines)
+    for a in lines:
+        for b in lines:
+            height = a.box[3] - a.box[1]
+            same_row = min(a.box[3], b.box[3]) - max(a.box[1], b.box[1]) > 0.5 * height
+            if a is not b and a.inside is b.inside and same_row and -0.5 * height <= b.box[0] - a.box[2] < 0.8 * height and b.box[0] > a.box[0]:
+                box = (a.box[0], min(a.box[1], b.box[1]), b.box[2], max(a.box[3], b.box[3]))
+                out.append(TextLine(box, f"{a.text} {b.text}", min(a.confidence, b.confidence), a.inside))
+    return out
 
 
 def _runs(mask_row: np.ndarray, min_len: int) -> list[tuple[int, int]]:
@@ -98,7 +206,8 @@ def _box_between(grey: np.ndarray, x_lo: int, x_hi: int, y_lo: int, y_hi: int, m
 
 
 def field_next_to(grey: np.ndarray, label: tuple[float, float, float, float]):
-    """The input box that a label names: just below it (stacked forms) or to its right (inline)."""
+    """A box just below or right of a label, from long horizontal edges alone: for what `find_controls` does
+    not see as a closed outline (a <select> with its arrow, a field drawn with a bottom line only)."""
     x0, y0, x1, y1 = (int(v) for v in label)
     below = _box_between(grey, x0 - 12, x0 + 420, y1 + 1, y1 + 90, min_len=60)
     cy = (y0 + y1) // 2

@@ -1,0 +1,48 @@
+"""Which control a label names, and which control a role phrase means, from positions alone.
+
+A field's label sits left of it on its row, above it, or inside it (a placeholder); the nearest field in
+one of those places wins, unless another label stands between them (that field is the other label's).
+"""
+
+from __future__ import annotations
+
+from .screen import Box, Control, TextLine, contains, reading_order
+
+ROLE_KINDS = {"textbox": ("field",), "textarea": ("area",), "button": ("button",), "checkbox": ("checkbox",),
+              "radio": ("radio",), "combobox": ("field",), "date": ("field",), "time": ("field",)}
+RIGHT_MAX = 320  # px between a label and a field on its row
+BELOW_MAX = 70  # px between a label and a field under it
+
+
+def field_for(label: Box, controls: list[Control], lines: list[TextLine]) -> Control | None:
+    """The field (or text area) that the label at `label` names, or None."""
+    lx0, ly0, lx1, ly1 = label
+    cx, cy = (lx0 + lx1) / 2, (ly0 + ly1) / 2
+    fields = [c for c in controls if c.kind in ("field", "area")]
+    for field in fields:
+        if contains(field.box, cx, cy):
+            return field  # a placeholder, or the text already typed in
+    others = [t.box for t in lines if t.inside is None and t.box != label and not _overlaps(t.box, label)]
+    scored = []
+    for field in fields:
+        fx0, fy0, fx1, fy1 = field.box
+        if fx0 >= lx1 - 4 and fy0 - 6 <= cy <= fy1 + 6 and fx0 - lx1 <= RIGHT_MAX:
+            between = any(t[0] >= lx1 - 2 and t[2] <= fx0 + 2 and t[1] <= cy <= t[3] for t in others)
+            if not between:
+                scored.append((fx0 - lx1, field))
+        elif fy0 >= ly1 - 4 and fy0 - ly1 <= BELOW_MAX and fx0 <= lx1 + 30 and fx1 >= lx0 - 30:
+            between = any(t[1] >= ly1 - 2 and t[3] <= fy0 + 2 and t[0] < fx1 and t[2] > fx0 for t in others)
+            if not between:
+                scored.append(((fy0 - ly1) * 1.5 + 10, field))
+    return min(scored, key=lambda s: s[0])[1] if scored else None
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+
+def by_role(role: str, ordinal: int | None, controls: list[Control]) -> Control | None:
+    """"the 2nd text field", "the last button": the nth control of that kind in reading order."""
+    found = sorted((c for c in controls if c.kind in ROLE_KINDS.get(role, ())), key=lambda c: reading_order(c.box))
+    index = (ordinal or 1) - 1 if ordinal != -1 else -1
+    return found[index] if -len(found) <= index < len(found) else None
