@@ -128,6 +128,8 @@ class OcrPointer:
             # A label (outside any field) for a field; a button's own text for a click.
             if field and line.inside is None or not field and line.inside is not None and line.inside.kind == "button":
                 score += 0.04
+            if _quoted(line.text, start, end):
+                score -= 0.3  # 'Click on the link "Eget"': an instruction that names the target, not the target
             if best is None or score > best[0]:
                 best = (score, line, start, end)
         if best is None:
@@ -167,6 +169,17 @@ class OcrPointer:
             kinds[control.kind] = kinds.get(control.kind, 0) + 1
         controls = ", ".join(f"{n} {k}{'s' if n > 1 else ''}" for k, n in kinds.items()) or "none"
         return f"{target!r} not found on screen (closest text: {seen}; controls seen: {controls})"
+
+
+QUOTES = "\"'“”‘’«»"
+
+
+def _quoted(text: str, start: float, end: float) -> bool:
+    """Whether the matched share of `text` stands between quotation marks."""
+    if end - start >= 0.999:
+        return False
+    a, b = round(start * len(text)), round(end * len(text))
+    return text[max(a - 1, 0):a].strip() in tuple(QUOTES) and text[b:b + 1].strip() in tuple(QUOTES) and a > 0
 
 
 def _with_neighbours(lines: list[TextLine]) -> list[TextLine]:

@@ -85,7 +85,7 @@ def _kind(grey: np.ndarray, mask: np.ndarray, x: int, y: int, w: int, h: int) ->
         if _round(mask, x, y, w, h):
             return "radio"
         return "checkbox" if _sides(mask, x, y, w, h) >= 0.9 else None
-    if w < 24 or h < 14 or h > 400 or w < 1.6 * h or _sides(mask, x, y, w, h) < 0.9:
+    if w < 24 or h < 14 or h > 400 or (w < 1.6 * h and h > 60) or _sides(mask, x, y, w, h) < 0.9:
         return None
     top, bottom = _run(mask[y:y + h, x + w // 2]), _run(mask[y:y + h, x + w // 2][::-1])
     if top > 6 or bottom > 6:
@@ -97,8 +97,8 @@ def _kind(grey: np.ndarray, mask: np.ndarray, x: int, y: int, w: int, h: int) ->
     if inner.size == 0:
         return None
     ring = np.concatenate([grey[max(y - 3, 0), x:x + w], grey[min(y + h + 2, grey.shape[0] - 1), x:x + w]])
-    if abs(float(np.median(inner)) - float(np.median(ring))) > 24 and h <= 60:
-        return "button"  # a box filled with a colour of its own
+    if (abs(float(np.median(inner)) - float(np.median(ring))) > 24 or w < 1.6 * h) and h <= 60:
+        return "button"  # filled with a colour of its own, or too narrow for a field (refine() decides by text)
     return "area" if h > 44 else "field"
 
 
@@ -126,7 +126,13 @@ def find_controls(rgb: np.ndarray) -> list[Control]:
         kind = _kind(grey, mask, x, y, w, h)
         if kind is not None:
             found.append(Control(kind, (float(x), float(y), float(x + w), float(y + h))))
-    return sorted(_merge(found), key=lambda c: reading_order(c.box))
+    found = _merge(found)
+    # A box around fields, or around several controls, is a group (a fieldset, a panel), not a control; a box
+    # inside a field is part of it (a date field's calendar button).
+    held = {id(c): [o for o in found if o is not c and _inside(o.box, c.box)] for c in found}
+    found = [c for c in found if not (len(held[id(c)]) >= 2 or any(o.kind in ("field", "area") for o in held[id(c)]))]
+    found = [c for c in found if not any(o.kind in ("field", "area") and _inside(c.box, o.box) for o in found if o is not c)]
+    return sorted(found, key=lambda c: reading_order(c.box))
 
 
 def _merge(controls: list[Control]) -> list[Control]:
@@ -137,6 +143,10 @@ def _merge(controls: list[Control]) -> list[Control]:
             continue
         kept.append(control)
     return kept
+
+
+def _inside(inner: Box, outer: Box) -> bool:
+    return outer[0] <= inner[0] and outer[1] <= inner[1] and inner[2] <= outer[2] and inner[3] <= outer[3]
 
 
 def _same(a: Box, b: Box, slack: float = 5) -> bool:
@@ -155,8 +165,10 @@ def refine(controls: list[Control], lines: list[TextLine]) -> list[Control]:
         if control.kind in ("field", "button"):
             x0, y0, x1, y1 = control.box
             inside = [t for t in lines if contains(control.box, (t.box[0] + t.box[2]) / 2, (t.box[1] + t.box[3]) / 2)]
-            centred = bool(inside) and all(
-                abs((t.box[0] - x0) - (x1 - t.box[2])) <= max(6.0, 0.12 * (x1 - x0)) for t in inside)
+            left, right = min((t.box[0] for t in inside), default=x0), max((t.box[2] for t in inside), default=x0)
+            centred = bool(inside) and abs((left - x0) - (x1 - right)) <= max(8.0, 0.2 * (x1 - x0))
+            if not centred and x1 - x0 < 1.6 * (y1 - y0):
+                continue  # a small square box with no label in it: a frame, not a control
             control = Control("button" if centred else "field", control.box)
         out.append(control)
     return out
