@@ -68,6 +68,21 @@ ELEMENTS = r"""
       }
       if (el.closest("head") || /^(SCRIPT|STYLE|NOSCRIPT|TEMPLATE)$/.test(el.tagName)) continue;
       if (!interactive(el) && !ownText(el)) continue;
+      if (!interactive(el) && el.querySelector(":scope > input, :scope > select, :scope > textarea")) {
+        // "First name <input> Last name <input>": each run of text is a label of its own, with its own box.
+        for (const node of el.childNodes) {
+          const text = node.nodeType === 3 ? clean(node.textContent) : "";
+          if (!text) continue;
+          const range = node.ownerDocument.createRange();
+          range.selectNodeContents(node);
+          const r = range.getBoundingClientRect(), left = r.left + dx, top = r.top + dy;
+          if (r.width < 1 || r.height < 1 || left >= vw || top >= vh || left + r.width <= 0 || top + r.height <= 0) continue;
+          const hit = hits(Math.min(left + r.width / 2, vw - 1), Math.min(top + r.height / 2, vh - 1));
+          out.push({tag: el.tagName.toLowerCase(), role: null, name: text, box: {x: left, y: top, width: r.width, height: r.height},
+                    editable: false, on_top: !!hit && (hit === el || el.contains(hit))});
+        }
+        continue;
+      }
       const r = el.getBoundingClientRect();
       const left = r.left + dx, top = r.top + dy;
       if (r.width < 1 || r.height < 1 || left + r.width <= 0 || top + r.height <= 0 || left >= vw || top >= vh) continue;

@@ -97,8 +97,9 @@ def _kind(grey: np.ndarray, mask: np.ndarray, x: int, y: int, w: int, h: int) ->
     if inner.size == 0:
         return None
     ring = np.concatenate([grey[max(y - 3, 0), x:x + w], grey[min(y + h + 2, grey.shape[0] - 1), x:x + w]])
-    if (abs(float(np.median(inner)) - float(np.median(ring))) > 24 or w < 1.6 * h) and h <= 60:
-        return "button"  # filled with a colour of its own, or too narrow for a field (refine() decides by text)
+    filled = abs(float(np.median(inner)) - float(np.median(ring))) >= 8
+    if h <= 60 and (filled or w < 1.6 * h):
+        return "button"  # filled with a colour of its own, or too narrow for a field: refine() decides by text
     return "area" if h > 44 else "field"
 
 
@@ -167,6 +168,9 @@ def refine(controls: list[Control], lines: list[TextLine]) -> list[Control]:
             inside = [t for t in lines if contains(control.box, (t.box[0] + t.box[2]) / 2, (t.box[1] + t.box[3]) / 2)]
             left, right = min((t.box[0] for t in inside), default=x0), max((t.box[2] for t in inside), default=x0)
             centred = bool(inside) and abs((left - x0) - (x1 - right)) <= max(8.0, 0.2 * (x1 - x0))
+            # A placeholder as wide as its field is centred too; a button's label has room around it, or the
+            # button a colour of its own.
+            centred = centred and (control.kind == "button" or left - x0 > 0.12 * (x1 - x0))
             if not centred and x1 - x0 < 1.6 * (y1 - y0):
                 continue  # a small square box with no label in it: a frame, not a control
             control = Control("button" if centred else "field", control.box)
