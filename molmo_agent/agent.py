@@ -216,6 +216,7 @@ class Agent:
         finally:
             record.seconds = _lap(clock)
         record.raw, record.points, record.image_size, record.box = answer.raw, answer.points, answer.image_size, answer.box
+        record.seen = answer.seen
         record.css = [
             tuple(round(v, 2) for v in to_css(p, image_size=answer.image_size, viewport=observation.viewport))
             for p in answer.points

@@ -21,6 +21,14 @@ class Box(BaseModel):
         return self.x + self.width / 2, self.y + self.height / 2
 
 
+class Seen(BaseModel):
+    """Something a pixel pointer made out on the screen on its way to a point: a control (field, area,
+    button, checkbox, radio), the text it matched (`label`), or the control it chose (`chosen`)."""
+
+    kind: str
+    box: Box
+
+
 class Element(BaseModel):
     """A visible element as the page's DOM describes it: a label source and the `dom` pointer's input."""
 

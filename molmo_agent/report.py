@@ -26,6 +26,10 @@ header h1 { margin: 0 0 6px; font-size: 20px; }
 .shot svg { position: absolute; inset: 0; width: 100%; height: 100%; }
 .model-point { fill: rgba(255, 0, 128, .35); stroke: #ff0080; stroke-width: 3; }
 .click line { stroke: #00b3ff; stroke-width: 3; }
+.seen rect { fill: none; stroke-width: 1.5; } .seen .field, .seen .area { stroke: #e5534b; }
+.seen .button { stroke: #316dca; } .seen .checkbox, .seen .radio { stroke: #2da44e; }
+.seen .label { stroke: #bf8700; stroke-dasharray: 4 3; stroke-width: 2; } .seen .chosen { stroke: #ff0080; stroke-width: 3; }
+.seen line { stroke: #ff0080; stroke-width: 2; stroke-dasharray: 5 3; }
 pre { white-space: pre-wrap; word-break: break-word; background: #f6f8fa; padding: 8px; font-size: 12px; margin: 4px 0; }
 .status-success { color: #2da44e; } .status-failed, .status-error, .status-incomplete, .status-interrupted { color: #cf222e; }
 table { border-collapse: collapse; margin: 16px 24px; background: #fff; } td, th { padding: 6px 10px; border-bottom: 1px solid #eee; text-align: left; }
@@ -53,12 +57,25 @@ def _marks(step: StepRecord) -> tuple[list[tuple[float, float]], tuple[float, fl
 
 def _overlay(step: StepRecord, viewport: tuple[int, int]) -> str:
     points, click = _marks(step)
-    shapes = [f'<circle class="model-point" cx="{x:.1f}" cy="{y:.1f}" r="14"/>' for x, y in points]
+    shapes = [_seen_svg(g.seen) for g in step.grounding if g.seen]
+    shapes += [f'<circle class="model-point" cx="{x:.1f}" cy="{y:.1f}" r="14"/>' for x, y in points]
     if click:
         x, y = click
         shapes.append(f'<g class="click"><line x1="{x - 12:.1f}" y1="{y:.1f}" x2="{x + 12:.1f}" y2="{y:.1f}"/>'
                       f'<line x1="{x:.1f}" y1="{y - 12:.1f}" x2="{x:.1f}" y2="{y + 12:.1f}"/></g>')
     return f'<svg viewBox="0 0 {viewport[0]} {viewport[1]}">{"".join(shapes)}</svg>'
+
+
+def _seen_svg(seen) -> str:
+    """A pixel pointer's reading of the screen: its controls by kind, the text it matched (dashed) and the
+    control it chose, joined by a line."""
+    shapes = [f'<rect class="{html.escape(s.kind)}" x="{s.box.x:.1f}" y="{s.box.y:.1f}" width="{s.box.width:.1f}" '
+              f'height="{s.box.height:.1f}"/>' for s in seen]
+    label = next((s.box.center for s in seen if s.kind == "label"), None)
+    chosen = next((s.box.center for s in seen if s.kind == "chosen"), None)
+    if label and chosen:
+        shapes.append(f'<line x1="{label[0]:.1f}" y1="{label[1]:.1f}" x2="{chosen[0]:.1f}" y2="{chosen[1]:.1f}"/>')
+    return f'<g class="seen">{"".join(shapes)}</g>'
 
 
 def _step_html(trace: Trace, step: StepRecord) -> str:
@@ -133,7 +150,9 @@ def trace_html(trace: Trace) -> str:
 <header><h1>{e(h.goal)}</h1><div class="meta">{summary}<br>policy {e(h.policy)}, pointer {e(h.pointer.get('name', '?'))},
 viewport {h.viewport[0]}x{h.viewport[1]} at scale {h.scale}, started {e(h.start_url or '')} on {e(h.created_at)}{replay}</div></header>
 {_judgments_html(trace)}<nav class="timeline">{''.join(chips)}</nav>
-<p class="legend">Pink circle: where the pointer pointed. Blue cross: where the action landed.</p>
+<p class="legend">Pink circle: where the pointer pointed. Blue cross: where the action landed. A pixel pointer's
+reading, where it gives one: fields red, buttons blue, checkboxes and radios green, the text it matched dashed, the
+control it chose pink.</p>
 {''.join(_step_html(trace, s) for s in trace.steps)}{final}
 </body></html>"""
 

@@ -8,8 +8,10 @@ import pytest
 from molmo_agent import miniwob
 from molmo_agent.errors import PointerError
 from molmo_agent.evaluate import evaluate, load_suite
+from molmo_agent.report import write_report
+from molmo_agent.trace import read_trace
 
-from .conftest import settings
+from .conftest import cli, settings
 
 FORMS = Path(__file__).parents[1] / "tasks" / "forms"
 SITE = FORMS / "site"
@@ -25,6 +27,14 @@ def test_every_form_is_filled_in_and_sent(tmp_path, pointer, scale, only):
     results = evaluate(episodes, settings(tmp_path, pointer=pointer, scale=scale), tmp_path, workers=2)
     assert {r.task: r.reason for r in results if not r.success} == {}
     assert len(results) == len(episodes)
+    if pointer == "ocr":  # each grounding keeps what the pointer made out, and the report draws it
+        run = next(r for r in results if r.task == "forms/label-left")
+        step = read_trace(tmp_path / run.trace).steps[1]  # type "Lovelace" into "Last name"
+        kinds = [s.kind for s in step.grounding[0].seen]
+        assert kinds.count("field") == 5 and kinds[-2:] == ["label", "chosen"]
+        assert step.grounding[0].seen[-1].box.contains(step.action.x, step.action.y), "typed where it chose"
+        write_report(tmp_path / run.trace)
+        assert 'class="chosen"' in (tmp_path / run.trace / "report.html").read_text()
 
 
 @pytest.mark.parametrize("scale", [1.0, 2.0])
@@ -94,3 +104,21 @@ def test_a_target_not_on_screen_names_what_was_closest(parse, ocr_pointer):
     message = str(caught.value)
     assert "'Dietary needs' not found" in message and "4 fields, 1 button" in message
     assert ocr_pointer.ground("Famly nme", screen, field=True).how == "field by layout", "misspelt, still found"
+
+
+def test_inspect_draws_the_controls_and_where_a_target_leads(tmp_path):
+    from PIL import Image
+
+    png = tmp_path / "seen.png"
+    done = cli("inspect", (SITE / "label-left.html").as_uri(), "--target", "Last name", "--field", "--scale", "2",
+               "--out", str(png))
+    assert done.returncode == 0, done.stderr
+    assert "'Last name': field by layout" in done.stdout and "5 field, 1 button" in done.stdout
+    image = Image.open(png).convert("RGB")
+    assert image.size == (2560, 1440), "drawn on the screenshot's own pixels"
+    pink = sum(1 for p in image.crop((600, 120, 1040, 190)).getdata() if p == (255, 0, 128))
+    assert pink > 200, "the chosen field (right of 'Last name') is outlined"
+    again = cli("inspect", str(png), "--scale", "2", "--out", str(tmp_path / "again.png"))
+    assert again.returncode == 0 and "5 field" in again.stdout, "a screenshot file is read the same way"
+    wrong = cli("inspect", str(SITE / "_done.js"))
+    assert wrong.returncode != 0 and "is not an image" in wrong.stderr

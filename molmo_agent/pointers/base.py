@@ -6,7 +6,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel
 
-from ..observation import Box, Observation
+from ..observation import Box, Observation, Seen
 from ..points import Point
 
 
@@ -19,6 +19,8 @@ class PointerAnswer(BaseModel):
     """Size of the image the points refer to (the image actually looked at)."""
     box: Box | None = None
     """The target element's box in CSS pixels, where the backend knows it (`dom`): a label for training."""
+    seen: list[Seen] = []
+    """What a pixel pointer made out on the way (CSS pixels): the report draws it over the screenshot."""
 
 
 @runtime_checkable

@@ -30,10 +30,10 @@ def field_for(label: Box, controls: list[Control], lines: list[TextLine]) -> Con
             between = any(t[0] >= lx1 - 2 and t[2] <= fx0 + 2 and t[1] <= cy <= t[3] for t in others)
             if not between:
                 scored.append((fx0 - lx1, field))
-        elif fy0 >= ly1 - 4 and fy0 - ly1 <= BELOW_MAX and fx0 <= lx1 + 30 and fx1 >= lx0 - 30:
+        elif fy0 >= ly1 - 4 and fy0 - ly1 <= BELOW_MAX and fx0 - 30 <= lx0 < fx1:  # the label starts over it
             between = any(t[1] >= ly1 - 2 and t[3] <= fy0 + 2 and t[0] < fx1 and t[2] > fx0 for t in others)
             if not between:
-                scored.append(((fy0 - ly1) * 1.5 + 10, field))
+                scored.append(((fy0 - ly1) * 1.5 + 10 + 0.2 * abs(fx0 - lx0), field))
     return min(scored, key=lambda s: s[0])[1] if scored else None
 
 

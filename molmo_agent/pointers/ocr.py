@@ -19,7 +19,8 @@ import numpy as np
 from PIL import Image
 
 from ..errors import PointerError
-from ..observation import Observation
+from ..observation import Box as BoxModel
+from ..observation import Observation, Seen
 from ..points import Point, Space
 from .base import PointerAnswer
 from .layout import by_role, field_for
@@ -157,7 +158,7 @@ class OcrPointer:
         raw = f"ocr: {found.text!r} matched {target!r} ({found.score:.2f}); pointing at the {found.how}"
         x, y = found.point
         return PointerAnswer(raw=raw, points=[Point(x=x, y=y, space=Space.IMAGE, label=found.text)],
-                             image_size=screen.size)
+                             image_size=screen.size, seen=seen(screen, found))
 
     @staticmethod
     def _not_found(target: str, screen: Screen) -> str:
@@ -169,6 +170,21 @@ class OcrPointer:
             kinds[control.kind] = kinds.get(control.kind, 0) + 1
         controls = ", ".join(f"{n} {k}{'s' if n > 1 else ''}" for k, n in kinds.items()) or "none"
         return f"{target!r} not found on screen (closest text: {seen}; controls seen: {controls})"
+
+
+def _box(box: Box) -> BoxModel:
+    return BoxModel(x=box[0], y=box[1], width=box[2] - box[0], height=box[3] - box[1])
+
+
+def seen(screen: Screen, found: Grounding | None = None) -> list[Seen]:
+    """The controls on the screen and, for a grounding, the text it matched and the control it chose (the
+    screen is at CSS size, so these are CSS pixels)."""
+    out = [Seen(kind=c.kind, box=_box(c.box)) for c in screen.controls]
+    if found is not None and found.label is not None:
+        out.append(Seen(kind="label", box=_box(found.label)))
+    if found is not None and found.control is not None:
+        out.append(Seen(kind="chosen", box=_box(found.control.box)))
+    return out
 
 
 QUOTES = "\"'“”‘’«»"

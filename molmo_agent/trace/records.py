@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..actions import Action
 from ..checks import Check
-from ..observation import Box, Tab
+from ..observation import Box, Seen, Tab
 from ..points import Point
 
 FORMAT_VERSION = 1
@@ -67,6 +67,8 @@ class Grounding(_Record):
     box: Box | None = Field(None, description="the target element's box in CSS pixels, where the pointer knows it")
     cache: Literal["hit", "healed"] | None = Field(None, description="hit: the point cache answered, no pointer "
                                                    "call; healed: the cached point no longer matched, re-grounded")
+    seen: list[Seen] = Field(default_factory=list, description="what a pixel pointer made out on the screen on "
+                             "the way (CSS px): controls, the text it matched, the control it chose")
     error: str | None = None
     seconds: float = 0.0
 
