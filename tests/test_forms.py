@@ -61,13 +61,6 @@ def parse(ocr_pointer):
     return parse
 
 
-@pytest.fixture(scope="module")
-def ocr_pointer():
-    from molmo_agent.pointers.ocr import OcrPointer
-
-    return OcrPointer()
-
-
 @pytest.mark.parametrize("scale", [1.0, 2.0])
 def test_the_controls_of_a_plain_form_are_seen_in_reading_order(parse, scale):
     _, screen = parse("checkbox-left.html", scale)

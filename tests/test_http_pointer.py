@@ -98,12 +98,8 @@ def test_the_planner_sees_the_page_but_never_a_secret(tmp_path, demo_url, molmo,
     assert '2. type "{{NAME}}" into "From"' in prompt
     image = model.requests[2]["messages"][0]["content"][0]["image_url"]["url"]
     png = base64.b64decode(image.split(",", 1)[1])
-    from molmo_agent.observation import Observation
-
-    seen = Observation(screenshot=png, image_size=(1280, 720), viewport=(1280, 720), scale=1, url="", title="",
-                       tabs=[], active_tab=0, dom_signature="")
-    _, lines = ocr_pointer.read(seen)
-    assert lines and not any("zebediah" in text.lower() for _, text, _ in lines), "the typed secret is masked"
+    lines = ocr_pointer.parse(png, (1280, 720)).lines
+    assert lines and not any("zebediah" in line.text.lower() for line in lines), "the typed secret is masked"
     [run_dir] = tmp_path.iterdir()
     trace = read_trace(run_dir)
     assert trace.steps[1].thought == "Typing the name." and trace.steps[1].action.text == "{{NAME}}"

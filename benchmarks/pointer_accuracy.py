@@ -1,0 +1,80 @@
+"""How often each pointer grounds a step on the right element, and how long a grounding takes.
+
+    .venv/bin/python benchmarks/pointer_accuracy.py [--scales 1,2] [--episodes 3] [--pointers ocr,dom]
+
+Pages: the twelve ordinary forms (tasks/forms) and MiniWoB++'s covered tasks (--episodes seeds each), at
+each device scale. Every episode runs once per pointer, one worker (so grounding times are not shared
+with another episode). A step is grounded on the right element when its point falls inside the box of the
+element the `dom` pointer chose for the same step of the same page, in a `dom` episode that passed all
+its checks (the checks read every field's final value, so such an episode's elements were the right
+ones); steps of pages without such an episode are counted as unjudged. Also printed: episodes that passed
+their checks, and the median seconds per grounding (point-cache hits excluded).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from pathlib import Path
+
+from molmo_agent import miniwob
+from molmo_agent.browser import BrowserConfig
+from molmo_agent.evaluate import evaluate, load_suite
+from molmo_agent.run import PointerSettings, RunSettings
+from molmo_agent.trace import read_trace
+
+FORMS = Path(__file__).resolve().parents[1] / "tasks" / "forms"
+
+
+def run(pointer: str, scale: float, suite: str, episodes: list, out: Path) -> dict:
+    """Per episode key: (passed, [(target, css point or None, dom's box or None, seconds)] per grounding)."""
+    settings = RunSettings(pointer=PointerSettings(name=pointer), out=out, browser=BrowserConfig(scale=scale))
+    found = {}
+    for result in evaluate(episodes, settings, out, workers=1):
+        steps = []
+        if result.trace:
+            for step in read_trace(out / result.trace).steps:
+                for g in step.grounding:
+                    if g.cache != "hit":
+                        steps.append((g.target, g.css[0] if g.css else None, g.box, g.seconds))
+        found[f"{suite}:{result.key}"] = (result.success, steps)
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scales", default="1,2")
+    parser.add_argument("--episodes", type=int, default=3, help="seeds per MiniWoB++ task")
+    parser.add_argument("--pointers", default="ocr,dom")
+    args = parser.parse_args()
+    pointers = args.pointers.split(",")
+    suites = {"forms": load_suite(FORMS), "miniwob": miniwob.episodes(count=args.episodes)}
+    print(f"{len(suites['forms'])} form pages, {len(suites['miniwob'])} MiniWoB++ episodes "
+          f"({len(miniwob.COVERED)} covered tasks x {args.episodes} seeds)")
+    for scale in (float(s) for s in args.scales.split(",")):
+        for suite, episodes in suites.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                runs = {p: run(p, scale, suite, episodes, Path(tmp) / p) for p in {*pointers, "dom"}}
+            reference = {key: steps for key, (passed, steps) in runs["dom"].items() if passed}
+            for pointer in pointers:
+                passed = sum(ok for ok, _ in runs[pointer].values())
+                right = judged = unjudged = 0
+                for key, (_, steps) in runs[pointer].items():
+                    truth = reference.get(key)
+                    for index, (target, point, _, _) in enumerate(steps):
+                        if truth is None or index >= len(truth) or truth[index][0] != target or truth[index][2] is None:
+                            unjudged += 1
+                            continue
+                        judged += 1
+                        right += point is not None and truth[index][2].contains(*point)
+                seconds = [s for _, steps in runs[pointer].values() for *_, s in steps]
+                median = statistics.median(seconds) if seconds else float("nan")
+                share = f"{right / judged:.1%}" if judged else "n/a"
+                print(f"scale {scale:g} {suite:7} {pointer:3}: episodes {passed}/{len(episodes)} "
+                      f"({passed / len(episodes):.0%}); right element {right}/{judged} steps ({share}), "
+                      f"{unjudged} unjudged; median grounding {median:.3f} s")
+
+
+if __name__ == "__main__":
+    main()
