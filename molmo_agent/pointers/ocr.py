@@ -29,8 +29,9 @@ from .screen import Box, Control, TextLine, content_box, find_controls, refine, 
 
 MIN_SCORE = 0.55
 EDGE = 24  # grey-level step that counts as a border (the fallback field finder)
-SMALL_TEXT = 15  # CSS px: a median text line lower than this is read again, enlarged
-READ_SCALE = 2.0  # image pixels per CSS pixel for that second reading
+READ_SCALE = 2.0  # image pixels per CSS pixel the text is read at, where the region is small enough
+READ_BUDGET = 1.5e6  # image pixels the text detector is given at most on a first reading
+SMALL_TEXT = 15  # CSS px: a region read smaller than READ_SCALE is read again if its median line is lower
 
 
 @dataclass
@@ -62,7 +63,9 @@ class OcrPointer:
     def __init__(self) -> None:
         from rapidocr_onnxruntime import RapidOCR  # loads ~15 MB of models; only when used
 
-        self._engine = RapidOCR()
+        # The detector works at the scale it is given (by default it scales every image to 736 px on its short
+        # side): `parse` chooses the scale, enlarging small regions and sparing large ones.
+        self._engine = RapidOCR(det_limit_type="max", det_limit_side_len=4096)
         self._cache: tuple[str, Screen] | None = None
 
     # -- reading --------------------------------------------------------------------------------
@@ -75,11 +78,14 @@ class OcrPointer:
         css = device if device.size == tuple(viewport) else device.resize(viewport, Image.Resampling.LANCZOS)
         pixels = np.asarray(css)
         controls = find_controls(pixels)
-        # Only the part that shows anything is read, from the device's pixels: the detector scales a small
-        # region up, so short words on an empty page are not missed, and HiDPI text is read at full detail.
+        # Only the part that shows anything is read, at READ_SCALE image pixels per CSS pixel (the device's
+        # pixels on a HiDPI screenshot) where that stays within READ_BUDGET: short words and small text are
+        # found at that size. A larger region is read smaller, and again enlarged if its text is small.
         region = content_box(pixels)
-        lines = self._read_region(device, css.size, region, 1.0)
-        if not lines or statistics.median(t.box[3] - t.box[1] for t in lines) < SMALL_TEXT:
+        area = (region[2] - region[0]) * (region[3] - region[1])
+        scale = min(READ_SCALE, max(1.0, (READ_BUDGET / max(area, 1.0)) ** 0.5))
+        lines = self._read_region(device, css.size, region, scale)
+        if scale < READ_SCALE and (not lines or statistics.median(t.box[3] - t.box[1] for t in lines) < SMALL_TEXT):
             lines = self._read_region(device, css.size, region, READ_SCALE) or lines
         controls = refine(controls, lines)
         reread = functools.partial(self._reread, device, css.size)
@@ -89,10 +95,10 @@ class OcrPointer:
         return screen
 
     def _region_pixels(self, device: Image.Image, size: tuple[int, int], region: Box, per_css: float):
-        """`region` (CSS px) cut from the device image, at `per_css` image pixels per CSS pixel at least."""
+        """`region` (CSS px) cut from the device image, at `per_css` image pixels per CSS pixel."""
         device_per_css = device.width / size[0]
         crop = device.crop(tuple(int(round(v * device_per_css)) for v in region))
-        if device_per_css < per_css:
+        if abs(device_per_css - per_css) > 0.05:
             factor = per_css / device_per_css
             crop = crop.resize((max(1, int(crop.width * factor)), max(1, int(crop.height * factor))),
                                Image.Resampling.LANCZOS)
@@ -110,7 +116,7 @@ class OcrPointer:
 
     def _reread(self, device: Image.Image, size: tuple[int, int], box: Box) -> str:
         """The text in one piece of a line, recognised alone (no detection: the piece is the line)."""
-        pixels, _ = self._region_pixels(device, size, box, 1.0)
+        pixels, _ = self._region_pixels(device, size, box, READ_SCALE)
         found, _ = self._engine(pixels, use_det=False, use_cls=False)
         return found[0][0] if found else ""
 
@@ -131,14 +137,15 @@ class OcrPointer:
                 score += 0.04
             if _quoted(line.text, start, end):
                 score -= 0.3  # 'Click on the link "Eget"': an instruction that names the target, not the target
+            if field and line.inside is None and field_for(_span(line.box, start, end), screen.controls, screen.lines):
+                score += 0.1  # text that leads to a field is a label; the same word in a sentence is not
             if best is None or score > best[0]:
                 best = (score, line, start, end)
         if best is None:
             raise PointerError(self._not_found(target, screen))
         score, line, start, end = best
-        x0, y0, x1, y1 = line.box
-        label = (x0 + (x1 - x0) * start, y0, x0 + (x1 - x0) * end, y1)  # the match's share of a longer line
-        text_point = ((label[0] + label[2]) / 2, (y0 + y1) / 2)
+        label = _span(line.box, start, end)
+        text_point = ((label[0] + label[2]) / 2, (label[1] + label[3]) / 2)
         if field:
             control = field_for(label, screen.controls, screen.lines)
             if control is not None:
@@ -170,6 +177,12 @@ class OcrPointer:
             kinds[control.kind] = kinds.get(control.kind, 0) + 1
         controls = ", ".join(f"{n} {k}{'s' if n > 1 else ''}" for k, n in kinds.items()) or "none"
         return f"{target!r} not found on screen (closest text: {seen}; controls seen: {controls})"
+
+
+def _span(box: Box, start: float, end: float) -> Box:
+    """The share of a line's box that a match spans (glyphs taken as even in width)."""
+    x0, y0, x1, y1 = box
+    return x0 + (x1 - x0) * start, y0, x0 + (x1 - x0) * end, y1
 
 
 def _box(box: Box) -> BoxModel:
