@@ -3,6 +3,7 @@ and MiniWoB++'s covered tasks pixels only, at device scale 1 and 2."""
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from molmo_agent import miniwob
@@ -109,7 +110,7 @@ def test_inspect_draws_the_controls_and_where_a_target_leads(tmp_path):
     assert "'Last name': field by layout" in done.stdout and "5 field, 1 button" in done.stdout
     image = Image.open(png).convert("RGB")
     assert image.size == (2560, 1440), "drawn on the screenshot's own pixels"
-    pink = sum(1 for p in image.crop((600, 120, 1040, 190)).getdata() if p == (255, 0, 128))
+    pink = int(np.all(np.asarray(image.crop((600, 120, 1040, 190))) == (255, 0, 128), axis=-1).sum())
     assert pink > 200, "the chosen field (right of 'Last name') is outlined"
     again = cli("inspect", str(png), "--scale", "2", "--out", str(tmp_path / "again.png"))
     assert again.returncode == 0 and "5 field" in again.stdout, "a screenshot file is read the same way"

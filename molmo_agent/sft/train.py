@@ -228,7 +228,9 @@ def train(dataset: str | Path | list[str | Path], base: str | Path | tuple, out:
     rows = _load_rows(datasets)
     checkpoint = _latest_checkpoint(out) if resume and out else None
     model, processor = _load(base, torch.bfloat16 if cuda else torch.float32)
-    model = _prepare(model, config)
+    with warnings.catch_warnings():  # peft asks under the old name too
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*deprecated")
+        model = _prepare(model, config)
     prompt_of = MolmoModel.prompt_with(processor)
     examples = [_encode(processor, prompt_of, row) for row in rows]
     GroupRateTrainer, StepReporter = _trainer_class()
