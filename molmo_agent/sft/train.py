@@ -10,6 +10,7 @@ gradient accumulation, bf16, checkpoints that resume with their optimizer, sched
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -206,6 +207,15 @@ def _trainer_class():
     return GroupRateTrainer, StepReporter
 
 
+@contextlib.contextmanager
+def _old_name_quiet():
+    """peft and Trainer still ask for `is_gradient_checkpointing`, which transformers 5.24 renamed (a warning
+    the user can do nothing about)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*deprecated")
+        yield
+
+
 def train(dataset: str | Path | list[str | Path], base: str | Path | tuple, out: str | Path | None,
           config: TrainConfig | None = None, *,
           resume: bool = False, on_step: Callable[[int, float], None] | None = None) -> TrainResult:
@@ -228,14 +238,12 @@ def train(dataset: str | Path | list[str | Path], base: str | Path | tuple, out:
     rows = _load_rows(datasets)
     checkpoint = _latest_checkpoint(out) if resume and out else None
     model, processor = _load(base, torch.bfloat16 if cuda else torch.float32)
-    with warnings.catch_warnings():  # peft asks under the old name too
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*deprecated")
+    with _old_name_quiet():
         model = _prepare(model, config)
     prompt_of = MolmoModel.prompt_with(processor)
     examples = [_encode(processor, prompt_of, row) for row in rows]
     GroupRateTrainer, StepReporter = _trainer_class()
-    with tempfile.TemporaryDirectory(prefix="molmo-agent-train-") as scratch, warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*deprecated")  # Trainer's own call
+    with tempfile.TemporaryDirectory(prefix="molmo-agent-train-") as scratch, _old_name_quiet():
         args = _arguments(config, out or Path(scratch), cuda=cuda, save=out is not None)
         trainer = GroupRateTrainer(model=model, args=args, train_dataset=examples, data_collator=_Collator(processor),
                                    processing_class=processor, train_config=config,
