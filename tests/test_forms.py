@@ -107,7 +107,7 @@ def test_inspect_draws_the_controls_and_where_a_target_leads(tmp_path):
     done = cli("inspect", (SITE / "label-left.html").as_uri(), "--target", "Last name", "--field", "--scale", "2",
                "--out", str(png))
     assert done.returncode == 0, done.stderr
-    assert "'Last name': field by layout" in done.stdout and "5 field, 1 button" in done.stdout
+    assert "'Last name': field by layout" in done.stdout and "5 fields, 1 button" in done.stdout
     image = Image.open(png).convert("RGB")
     assert image.size == (2560, 1440), "drawn on the screenshot's own pixels"
     pink = int(np.all(np.asarray(image.crop((600, 120, 1040, 190))) == (255, 0, 128), axis=-1).sum())

@@ -25,21 +25,17 @@ def inspect(
     from PIL import Image
 
     from ..browser import parse_viewport
-    from ..pointers.layout import field_for
+    from ..pointers.layout import label_links
     from ..pointers.ocr import OcrPointer, seen
     from ..pointers.overlay import draw
+    from ..pointers.screen import kind_counts
 
     try:
         screenshot, size = _screenshot(source, parse_viewport(viewport), scale)
         pointer = OcrPointer()
         screen = pointer.parse(screenshot, size)
-        marks, points, labels = seen(screen), [], {}
-        for line in screen.lines:  # each field's nearest label (a heading above a form leads to it too)
-            control = field_for(line.box, screen.controls, screen.lines) if line.inside is None else None
-            if control is not None:
-                (x, y), (cx, cy) = _center(line.box), control.center
-                labels[control] = min(labels.get(control, (float("inf"), None)), (abs(cx - x) + abs(cy - y), (x, y)))
-        links = [(label, control.center) for control, (_, label) in labels.items()]
+        marks, points = seen(screen), []
+        links = [(label, field.center) for label, field in label_links(screen.controls, screen.lines)]
         for wanted in target:
             found = pointer.ground(wanted, screen, field=field)
             marks += [m for m in seen(screen, found) if m.kind in ("label", "chosen")]
@@ -50,15 +46,7 @@ def inspect(
         fail(exc)
     image = Image.open(io.BytesIO(screenshot))
     draw(image, image.width / size[0], marks, screen.lines, links, points).save(out_file)
-    kinds = {}
-    for control in screen.controls:
-        kinds[control.kind] = kinds.get(control.kind, 0) + 1
-    counted = ", ".join(f"{n} {k}" for k, n in kinds.items()) or "no controls"
-    out.print(f"{counted}; {len(screen.lines)} text lines; {len(links)} label -> field links: {out_file}")
-
-
-def _center(box) -> tuple[float, float]:
-    return (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    out.print(f"{kind_counts(screen.controls)}; {len(screen.lines)} text lines; {len(links)} label -> field links: {out_file}")
 
 
 def _screenshot(source: str, viewport: tuple[int, int], scale: float) -> tuple[bytes, tuple[int, int]]:

@@ -46,3 +46,16 @@ def by_role(role: str, ordinal: int | None, controls: list[Control]) -> Control 
     found = sorted((c for c in controls if c.kind in ROLE_KINDS.get(role, ())), key=lambda c: reading_order(c.box))
     index = (ordinal or 1) - 1 if ordinal != -1 else -1
     return found[index] if -len(found) <= index < len(found) else None
+
+
+def label_links(controls: list[Control], lines: list[TextLine]) -> list[tuple[tuple[float, float], Control]]:
+    """Each field with the centre of its nearest label (a heading above a form leads to a field too)."""
+    nearest: dict[Control, tuple[float, tuple[float, float]]] = {}
+    for line in lines:
+        field = field_for(line.box, controls, lines) if line.inside is None else None
+        if field is not None:
+            x, y = (line.box[0] + line.box[2]) / 2, (line.box[1] + line.box[3]) / 2
+            distance = abs(field.center[0] - x) + abs(field.center[1] - y)
+            if field not in nearest or distance < nearest[field][0]:
+                nearest[field] = (distance, (x, y))
+    return [(label, field) for field, (_, label) in nearest.items()]

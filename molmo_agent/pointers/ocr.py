@@ -25,7 +25,7 @@ from ..points import Point, Space
 from .base import PointerAnswer
 from .layout import by_role, field_for
 from .matching import match_score, normalize, role_target
-from .screen import Box, Control, TextLine, content_box, find_controls, refine, split_at_controls
+from .screen import Box, Control, TextLine, content_box, find_controls, kind_counts, refine, split_at_controls
 
 MIN_SCORE = 0.55
 EDGE = 24  # grey-level step that counts as a border (the fallback field finder)
@@ -172,11 +172,7 @@ class OcrPointer:
         want = normalize(target)
         close = sorted(screen.lines, key=lambda t: -SequenceMatcher(None, want, normalize(t.text)).ratio())[:4]
         seen = ", ".join(repr(t.text) for t in close) or "no text at all"
-        kinds = {}
-        for control in screen.controls:
-            kinds[control.kind] = kinds.get(control.kind, 0) + 1
-        controls = ", ".join(f"{n} {k}{'s' if n > 1 else ''}" for k, n in kinds.items()) or "none"
-        return f"{target!r} not found on screen (closest text: {seen}; controls seen: {controls})"
+        return f"{target!r} not found on screen (closest text: {seen}; controls seen: {kind_counts(screen.controls)})"
 
 
 def _span(box: Box, start: float, end: float) -> Box:

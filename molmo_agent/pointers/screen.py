@@ -8,6 +8,7 @@ square) or a radio button (a small circle). Coordinates are the image's pixels.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
@@ -36,6 +37,12 @@ class TextLine:
     text: str
     confidence: float = 1.0
     inside: Control | None = None  # the field it is written in (a placeholder or typed text), if any
+
+
+def kind_counts(controls: list[Control]) -> str:
+    """"3 fields, 1 button": what a screen holds, for messages."""
+    counts = Counter(c.kind for c in controls)
+    return ", ".join(f"{n} {kind}{'s' if n > 1 else ''}" for kind, n in counts.items()) or "no controls"
 
 
 def reading_order(box: Box) -> tuple[float, float]:
