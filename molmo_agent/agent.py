@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import actions as A
-from . import __version__
+from . import __version__, stopping
 from .browser import Browser
 from .checks import failed_checks
 from .errors import BrowserError, MolmoAgentError, PointerError, PointParseError
@@ -57,7 +57,10 @@ class Agent:
         self.cache = cache
         """Where targets were last time (`cache.PointCache`): a match acts without asking the pointer."""
         self.rules = rules or RunRules()
-        self.on_step, self.should_stop = on_step, should_stop or (lambda: False)
+        self.on_step = on_step
+        caller_stop = should_stop or (lambda: False)
+        self.should_stop = lambda: caller_stop() or stopping.requested()
+        browser.should_stop = self.should_stop  # a long wait ends early when the run is stopped
         self.header_fields = header or {}
         """Extra header fields from the caller: the site served, what a replay replays."""
 
@@ -106,6 +109,11 @@ class Agent:
             status, reason = "interrupted", "stopped by the user"
         except MolmoAgentError as exc:
             status, reason = "error", str(exc)
+        except Exception:
+            if not self.should_stop():
+                raise
+        if status != "success" and self.should_stop():  # whatever broke on the stop's way is the stop
+            status, reason = "interrupted", "stopped by the user"
         if not header_written:
             self.writer.write(self._header(goal, start_url))
         end = TraceEnd(status=status, reason=reason, answer=answer, steps=len(history),

@@ -176,12 +176,23 @@ def evaluate_on_ray(
     except KeyboardInterrupt:
         stop.set()
     finally:
-        for ref in running:
-            ray.cancel(ref, force=True)
+        _stop(list(running))
         writer.close()
         shutdown()
     wanted = {e.key for e in episodes}
     return [r for r in finished_results(out) if r.key in wanted]
+
+
+def _stop(refs: list) -> None:
+    """Cancel politely (the agent ends its trace "interrupted"), then force what is still running."""
+    import ray
+
+    for ref in refs:
+        ray.cancel(ref)
+    if refs:
+        ray.wait(refs, num_returns=len(refs), timeout=FORCE_AFTER_S)
+    for ref in refs:
+        ray.cancel(ref, force=True)
 
 
 def _failed(episode: Episode, reason: str, started: float) -> EpisodeResult:

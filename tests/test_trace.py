@@ -18,9 +18,14 @@ from .conftest import CLI
 SLOW_PLAN = 'click "Accept all", wait 0.2s, click "Round trip", wait 120s'
 
 
-def _start(tmp_path, demo_url):
+def _start(tmp_path, demo_url, **popen):
     return subprocess.Popen([*CLI, "run", SLOW_PLAN, "--url", demo_url, "--pointer", "dom", "--out", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, **popen)
+
+
+def _as_a_background_job():
+    """What a non-interactive shell does to a command started with `&`: SIGINT ignored, inherited."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _wait_for_steps(tmp_path, count, timeout=60):
@@ -45,13 +50,19 @@ def test_sigkill_leaves_a_readable_trace(tmp_path, demo_url):
     assert all(trace.screenshot_path(s.observation.screenshot).is_file() for s in trace.steps)
 
 
-def test_ctrl_c_ends_the_trace_as_interrupted(tmp_path, demo_url):
-    process = _start(tmp_path, demo_url)
-    run_dir = _wait_for_steps(tmp_path, 2)
-    os.kill(process.pid, signal.SIGINT)
-    assert process.wait(30) == 1
+@pytest.mark.parametrize("to", ["the process", "its group, as a terminal sends it"])
+def test_ctrl_c_stops_a_long_wait_at_once_and_ends_the_trace_as_interrupted(tmp_path, demo_url, to):
+    """SIGINT during the plan's `wait 120s`: to the process alone (`kill -INT`), or to the whole group, so that
+    Playwright's driver and Chromium get it too. Started as a background job (SIGINT inherited ignored)."""
+    process = _start(tmp_path, demo_url, preexec_fn=_as_a_background_job)
+    run_dir = _wait_for_steps(tmp_path, 3)
+    sent = time.monotonic()
+    (os.kill if to == "the process" else os.killpg)(process.pid, signal.SIGINT)
+    assert process.wait(60) == 1
+    assert time.monotonic() - sent < 30, "the 120 s wait was cut short"
     trace = read_trace(run_dir)
-    assert trace.status == "interrupted" and trace.end.steps == len(trace.steps) >= 2
+    assert trace.status == "interrupted", trace.end
+    assert trace.end.reason == "stopped by the user" and trace.end.steps == len(trace.steps) >= 3
 
 
 def test_a_line_cut_short_is_dropped_but_the_rest_reads(tmp_path, demo_url):

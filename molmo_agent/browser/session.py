@@ -7,6 +7,7 @@ import io
 import re
 import threading
 import time
+from collections.abc import Callable
 from urllib.parse import unquote_plus, urlparse
 
 from PIL import Image
@@ -106,6 +107,8 @@ class Browser:
         self.config = config or BrowserConfig()
         self.secrets = secrets or Secrets()
         self.events: list[str] = []
+        self.should_stop: Callable[[], bool] = lambda: False
+        """Asked during long waits; the agent running this browser sets it."""
         self._navigations = 0
         self._blocked: list[NavigationBlockedError] = []
         self._chromium, self._owns_chromium = chromium, chromium is None
@@ -366,7 +369,7 @@ class Browser:
             case A.Hover(x=x, y=y, duration=duration):
                 mouse.move(x, y, steps=2)
                 if duration:
-                    page.wait_for_timeout(duration * 1000)
+                    self._pause(duration)
             case A.Drag(x=x, y=y, to_x=tx, to_y=ty):
                 # Carry the item a little past the target's centre, as people do, so that sortable
                 # lists place it on the side it came from rather than at a coin flip.
@@ -404,10 +407,18 @@ class Browser:
                 self.page = self.context.new_page()
                 self._known_tabs = self.context.pages
             case A.Wait(seconds=seconds):
-                page.wait_for_timeout(seconds * 1000)
+                self._pause(seconds)
             case A.Done() | A.Fail() | A.Message() | A.Infeasible():
                 pass
         return None
+
+    def _pause(self, seconds: float) -> None:
+        """Wait in short slices, so that a run stopped by Ctrl-C or its eval does not sit out a long wait."""
+        until = time.monotonic() + seconds
+        while (left := until - time.monotonic()) > 0:
+            if self.should_stop():
+                raise KeyboardInterrupt
+            self.page.wait_for_timeout(min(left, 0.1) * 1000)
 
     def _type(self, action: A.Type) -> bool:
         page = self.page
