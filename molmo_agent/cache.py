@@ -8,7 +8,10 @@ pixel-only page still has). Before a cached point is used, what is there now is 
 
 - the same: the step acts with no pointer call (a hit);
 - different: `rw` asks the pointer again and marks the step healed; `ro` fails, naming the step, the URL,
-  what was expected and what is there.
+  what was expected and what is there;
+- no entry: `rw` asks the pointer and learns; `ro` fails, naming the step and the URL. `ro` is what CI runs:
+  a step nobody recorded would otherwise ask the live pointer there silently (a model CI may not have, and a
+  result the cache never vouched for).
 
 Entries are plain JSON files, one per key, meant to be committed beside the tests. New and healed entries
 wait in `pending` until `commit()` (the pytest plugin commits when the test passes, so a failing run never
@@ -168,6 +171,10 @@ class PointCache:
         entry = self.lookup(key)
         if entry is None:
             self.stats.misses += 1
+            if self.mode == "ro":
+                raise CacheMismatchError(
+                    f"{step} on {key.url}: the point cache {self.folder} has no entry for this step and is read-only "
+                    "(--agent-cache-mode rw records it; commit the new file)", observation.screenshot)
             return None
         now = fingerprint(browser, observation, entry.point)
         record.css = [entry.point]

@@ -71,6 +71,9 @@ class RunSettings(BaseModel):
     history: int = 10
     """Earlier steps a molmoweb policy shows the model."""
     secrets: Secrets = Secrets()
+    site_url: str | None = None
+    """A task's own site is shown at this URL (e.g. http://demo.test/), answered from its loopback server, so
+    that every run and recording sees the same addresses instead of a new port each time."""
 
 
 POLICIES = ("steps", "planner", "molmoweb")
@@ -105,18 +108,24 @@ def run_task(
     chromium: Chromium | None = None,
     should_stop: Callable[[], bool] | None = None,
     warm: WarmStart | None = None,
+    policy: Policy | None = None,
 ) -> RunResult:
     """Run `task` and return its result; the trace is in `result.run_dir`.
 
-    Pass `pointer` to reuse a loaded one across runs, `chromium` to reuse a launched browser, and `warm`
-    (with `chromium`) to let a task that restarts in place start on the page its previous run left.
+    Pass `pointer` to reuse a loaded one across runs, `chromium` to reuse a launched browser, `warm` (with
+    `chromium`) to let a task that restarts in place start on the page its previous run left, and `policy` to
+    decide with one built elsewhere instead of the one `settings` names.
     """
-    policy = make_policy(task, settings)  # a plan that cannot be read fails here, before a browser starts
+    policy = policy or make_policy(task, settings)  # a plan that cannot be read fails here, before a browser starts
     warm = warm if task.restart_in_place and chromium is not None else None
     with contextlib.ExitStack() as stack:
         start_url, header = task.url, {}
         if task.site is not None:
             base = warm.site(task.site) if warm else stack.enter_context(serve_site(task.site))
+            if settings.site_url:
+                shown = settings.site_url.rstrip("/") + "/"
+                browser = settings.browser.model_copy(update={"url_map": [(shown, base), *settings.browser.url_map]})
+                settings, base = settings.model_copy(update={"browser": browser}), shown
             start_url, header = base + task.path, {"site": str(task.site), "site_url": base}
         rules = task.rules()
         if settings.max_steps:

@@ -46,17 +46,24 @@ def demo_task():
     return load_task(DEMO_SITE.parent / "task.yaml")
 
 
+DEMO_ADDRESS = "http://demo.test/"
+"""Where recordings of the demo show it (`RunSettings.site_url`): the same URLs on every run, as a model that
+trains on them and is then asked about them needs (a new port each time is a new string in every prompt)."""
+
+
 @pytest.fixture(scope="session")
 def demo_traces(tmp_path_factory):
-    """The demo task recorded with the dom pointer: two layouts at scale factors 1 and 2 (for training), both
-    layouts at 1.5 (held out), and a third layout (c) at 1. Maps a name (layout, then scale) to its run directory."""
+    """The demo task recorded with the dom pointer at DEMO_ADDRESS: two layouts at scale factors 1 and 2 (for
+    training), both layouts at 1.5 (held out), and a third layout (c) at 1. Maps a name (layout, then scale)
+    to its run directory."""
     out = tmp_path_factory.mktemp("traces")
     task = load_task(DEMO_SITE.parent / "task.yaml")
     runs = {}
     for name, path, scale in [("a1", "", 1), ("a2", "", 2), ("b1", "index.html?variant=b", 1),
                               ("b2", "index.html?variant=b", 2), ("a15", "", 1.5), ("b15", "index.html?variant=b", 1.5),
                               ("c1", "index.html?variant=c", 1)]:
-        result = run_task(task.model_copy(update={"path": path}), settings(out / name, scale=scale))
+        result = run_task(task.model_copy(update={"path": path}), settings(out / name, scale=scale,
+                                                                            site_url=DEMO_ADDRESS))
         assert result.status == "success", result.end.reason
         runs[name] = result.run_dir
     return runs
@@ -73,8 +80,9 @@ def running(server):
         server.server_close()
 
 
-def settings(tmp_path: Path, pointer: str = "dom", scale: float = 1.0, **browser) -> RunSettings:
-    return RunSettings(pointer=PointerSettings(name=pointer), out=tmp_path,
+def settings(tmp_path: Path, pointer: str = "dom", scale: float = 1.0, site_url: str | None = None,
+             **browser) -> RunSettings:
+    return RunSettings(pointer=PointerSettings(name=pointer), out=tmp_path, site_url=site_url,
                        browser=BrowserConfig(scale=scale, **browser))
 
 
@@ -95,4 +103,4 @@ def cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
 
 
-__all__ = ["CLI", "cli", "requires_ml", "run_task", "running", "settings"]
+__all__ = ["CLI", "DEMO_ADDRESS", "cli", "requires_ml", "run_task", "running", "settings"]

@@ -221,3 +221,27 @@ def test_webjudge_reads_key_points_scores_and_status_where_models_put_them():
     assert [read_status(t) for t in ('Status: "success"', "status: failure", "**Status:** Success", "done")] == \
         ["success", "failure", "success", "unknown"]
     assert first_paragraph("The cart shows two items.\n\nMore.\nScore: 4") == "The cart shows two items."
+
+
+def test_a_missing_or_crashed_episode_fails_and_a_judge_that_errors_leaves_it_unknown(tmp_path, demo_traces):
+    """pass@1 is over every task of the file: one that never ran, or whose episode crashed before a trace, is a
+    failure; a judge that cannot be reached leaves the verdict unknown, which counts as a failure too."""
+    import shutil
+
+    from molmo_agent.evaluate import EpisodeResult
+    from molmo_agent.judges import make_judge
+    from molmo_agent.live.scoring import judged, pass_at_k
+
+    shutil.copytree(demo_traces["a1"], tmp_path / "traces" / "a1")
+    ran = EpisodeResult(task="ran", success=True, reward=1.0, steps=14, trace="traces/a1", tags=["site:Demo"])
+    crashed = EpisodeResult(task="crashed", success=False, reward=0.0, reason="Chromium crashed", tags=["site:Demo"])
+    unreachable = make_judge("webvoyager", "http://127.0.0.1:9/v1", "judge-vl")
+    verdicts = [judged(r, tmp_path, unreachable) for r in (ran, crashed)]
+    assert [(v.verdict, v.success, v.reward) for v in verdicts] == [("unknown", False, 0.0)] * 2
+    assert verdicts[0].agent_success is True, "what the agent concluded is kept beside the verdict"
+    [judgment] = load_judgments(tmp_path / "traces" / "a1")
+    assert judgment.verdict == "unknown" and "127.0.0.1:9" in judgment.calls[0].error, "the failed call is recorded"
+    assert verdicts[1].judged_by is None, "an episode that never ran is not judged"
+    expected = {"ran": ["site:Demo"], "crashed": ["site:Demo"], "missing": ["site:Demo"]}
+    assert pass_at_k([ran, crashed], expected, 1)["overall"] == {"tasks": 3, "episodes": 2, "pass@1": round(1 / 3, 4)}
+    assert pass_at_k(verdicts, expected, 1)["by_site"]["Demo"]["pass@1"] == 0.0

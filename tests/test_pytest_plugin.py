@@ -83,3 +83,17 @@ def test_a_failing_test_teaches_the_cache_nothing_and_names_the_step(session, pa
     failing.assert_outcomes(failed=1)
     failing.stdout.fnmatch_lines(["*molmo-agent: step 1: *Email*trace: *"])
     assert not list(cache.glob("*.json"))
+
+
+def test_a_read_only_cache_with_no_entry_fails_naming_the_step_and_asks_no_pointer(session, molmo, pages_url):
+    """What CI runs (`ro`, the default when $CI is set): a step nobody recorded fails instead of asking the live
+    pointer behind the cache's back."""
+    run, cache = session
+    live, model = molmo
+    page = f"{pages_url}signin.html"
+    missing = run(page, "--agent-cache-mode", "ro", *live)
+    missing.assert_outcomes(failed=1)
+    missing.stdout.fnmatch_lines([f'*type "{{{{AGENT_USER}}}}" into "Email" on {page}: the point cache {cache} has no '
+                                  "entry for this step and is read-only (--agent-cache-mode rw records it*"])
+    missing.stdout.fnmatch_lines(["*point cache (ro): 0 hits, 1 misses, 0 healed; 0 pointer calls*"])
+    assert model.requests == [] and not list(cache.glob("*.json"))

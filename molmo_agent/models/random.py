@@ -26,11 +26,39 @@ VISION_INIT = 0.2
 
 
 def _corpus() -> list[str]:
-    """Text the tokenizer learns its merges from: point answers and pointing prompts."""
+    """Text the tokenizer learns its merges from: the prompts and answers of the formats this tool speaks
+    (pointing, MolmoWeb's protocol, the planner's steps) and plain web words. Merges learnt on them keep a
+    MolmoWeb answer near 30 tokens instead of 80: a tiny model trains and answers in a third of the time."""
+    import json
+    import random
+
+    from ..policies.planner import planner_prompt
+    from ..pointers.prompts import PROMPTS
+    from ..protocols import molmoweb
+
+    draw = random.Random(0)
+    words = ("click type select search submit confirm accept book flight first last name email password from to "
+             "depart return cabin business economy round trip one way next back done page search results sign in "
+             "the a of and in on for with button field link menu checkbox option continue cancel save").split()
     answers = [f'<points coords="1 1 {x:03d} {y:03d}">' for x in range(0, 1001, 9) for y in range(0, 1001, 37)]
-    prompts = ["User: Point to the input field labelled Name. Assistant:", "Point to the button.",
-               "Click, type, select, search, submit, confirm, accept, first, last, email, password."]
-    return answers + prompts * 50
+    steps, said = [], []
+    for _ in range(400):
+        target = " ".join(draw.choice(words).capitalize() if i == 0 else draw.choice(words)
+                          for i in range(draw.randint(1, 3)))
+        name = draw.choice(["click", "keyboard_type", "scroll", "keyboard_press", "send_msg_to_user", "goto"])
+        action = {"name": name, "x": round(draw.uniform(0, 100), draw.choice([1, 2])),
+                  "y": round(draw.uniform(0, 100), draw.choice([1, 2]))}
+        thought = draw.choice([f'click "{target}"', f'type "{target}" into "{target}"', f"scroll down", "done"])
+        steps.append(molmoweb.ModelStep(thought=thought, action=action))
+        said.append(thought)
+        answers.append(json.dumps({"thought": thought, "action": action}))
+    prompts = [template.format(target=w) for template in PROMPTS.values() if template for w in words]
+    for i in range(0, 400, 8):
+        goal = " ".join(draw.choice(words) for _ in range(12))
+        url = f"http://{draw.choice(words)}.test/{draw.choice(words)}.html"
+        prompts.append(molmoweb.prompt(goal, steps[i:i + 8], page_index=0, title=goal[:30], url=url, keep=3))
+        prompts.append(planner_prompt(goal, said[i:i + 8], goal[:30], url))
+    return answers + prompts
 
 
 def _tokenizer():
@@ -40,7 +68,7 @@ def _tokenizer():
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=768, special_tokens=["<|endoftext|>", "<|pad|>"],
+    trainer = trainers.BpeTrainer(vocab_size=2048, special_tokens=["<|endoftext|>", "<|pad|>"],
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tokenizer.train_from_iterator(_corpus(), trainer)
     text_vocab = tokenizer.get_vocab_size()
