@@ -2,7 +2,8 @@
 
 Each episode loads `miniwob/<task>.html` over http, seeds the page's random generator, starts the
 episode, reads the instruction from the page (`core.getUtterance()`), and ends when the page says
-it is done; the reward is the page's own `WOB_RAW_REWARD_GLOBAL`.
+it is done; the reward is the page's own `WOB_RAW_REWARD_GLOBAL`. Episodes are not timed by the page
+(as in BrowserGym): the run's own step and time limits apply.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ def all_tasks() -> list[str]:
 def task(name: str, *, max_steps: int = 12) -> Task:
     return Task(
         id=f"miniwob/{name}", goal="(the page's instruction)", site=html_root(), path=f"miniwob/{name}.html",
-        setup="Math.seedrandom({seed}); core.startEpisodeReal();",
+        # MiniWoB's own timer gives a person 10 s and then silently starts a new episode with a new instruction;
+        # agent harnesses (BrowserGym's MiniWoB tasks) give 1,000,000 ms, since a model is seconds a step.
+        setup="core.EPISODE_MAX_TIME = 1000000; Math.seedrandom({seed}); core.startEpisodeReal();",
         goal_from_page="core.getUtterance()",
         finish_when=[Check(js="WOB_DONE_GLOBAL")],
         checks=[Check(js="WOB_RAW_REWARD_GLOBAL > 0")],

@@ -18,6 +18,7 @@ from molmo_agent.tasks import load_task
 from .conftest import DEMO_ADDRESS, cli, requires_ml, run_task, settings
 
 requires_ml()
+pytestmark = pytest.mark.xdist_group("model")  # one worker trains the model once and runs every test that uses it
 
 
 @pytest.fixture(scope="module")
@@ -206,50 +207,69 @@ def test_torchrun_trains_one_model_data_parallel_and_writes_one_folder(tmp_path,
 
 
 class Trained:
-    """The tiny Molmo2 trained on the demo's recordings, and what it was trained and tested on."""
+    """A tiny Molmo2 trained on the demo's recordings: where it is, what it was trained (and tested) on."""
 
     def __init__(self, out: Path, exports: dict[str, Path], steps: int, seconds: float) -> None:
         self.out, self.exports, self.steps, self.seconds = out, exports, steps, seconds
 
-    @property
-    def training(self) -> list[Path]:
-        return [self.exports[name] for name in ("points", "web", "plans")]
+
+# The first round is what usually closes the loop; later rounds go on more gently until it is closed.
+FIRST = dict(batch_size=8, lr=3e-3, lr_vision=3e-3, lr_connector=3e-3, warmup_steps=20)
+LATER = dict(batch_size=8, lr=1e-3, lr_vision=1e-3, lr_connector=1e-3, warmup_steps=0, steps=150)
+ROUNDS = 5
 
 
-ROUND = dict(batch_size=8, lr=3e-3, lr_vision=3e-3, lr_connector=3e-3, warmup_steps=20)
-FIRST_ROUND, LATER_ROUND, ROUNDS = 500, 150, 6
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory, tiny, demo_traces) -> Trained:
-    """One tiny Molmo2 from random weights, trained on the demo recorded at one fixed address on two layouts at
-    two scale factors, in three formats at once: pointing (the molmo2 export), MolmoWeb's protocol (history 3)
-    and planner steps. Trained until the loop is closed rather than for a fixed number of steps: every training
-    row's exported answer comes back word for word, greedily (a run that meets the recorded screens and
-    prompts is then answered as recorded). Held out: the screenshots at scale 1.5, and a third layout."""
+def _train_until_reproduced(base: Path, datasets: list[Path], out: Path, first_steps: int) -> tuple[Path, int, float]:
+    """Train from `base` until every training row of `datasets` is answered word for word, greedily: a run that
+    meets the recorded screens and prompts is then answered as it was recorded. Returns (model, steps, seconds)."""
     from molmo_agent.models.loading import MolmoModel
-    from molmo_agent.sft.export import export
     from molmo_agent.sft.score import unreproduced
     from molmo_agent.sft.train import TrainConfig, train
 
-    tmp = tmp_path_factory.mktemp("trained")
-    recorded = [demo_traces[k] for k in ("a1", "a2", "b1", "b2")]
-    exports = {name: tmp / name for name in ("points", "moved", "web", "plans")}
-    export(recorded, exports["points"], holdout=[demo_traces["a15"], demo_traces["b15"]], test_fraction=0)
-    export(recorded, exports["moved"], holdout=[demo_traces["c1"]], test_fraction=0)  # new screens only in test/
-    export(recorded, exports["web"], format="molmoweb", test_fraction=0, history=3)
-    export(recorded, exports["plans"], format="planner", test_fraction=0)
-    base, steps, seconds, missed = tiny, 0, 0.0, ["not trained yet"]
+    steps, seconds, missed = 0, 0.0, []
     for round_ in range(ROUNDS):
-        config = TrainConfig(steps=FIRST_ROUND if round_ == 0 else LATER_ROUND, seed=round_, **ROUND)
-        result = train([exports[n] for n in ("points", "web", "plans")], base, tmp / f"round-{round_}", config)
+        config = TrainConfig(steps=first_steps, **FIRST) if round_ == 0 else TrainConfig(seed=round_, **LATER)
+        result = train(datasets, base, out / f"molmo2-demo-{round_}", config)  # "molmo2": serve names its family
         base, steps, seconds = result.out, steps + result.steps, seconds + result.seconds
-        missed = unreproduced(MolmoModel(str(result.out)), [exports[n] for n in ("points", "web", "plans")])
+        missed = unreproduced(MolmoModel(str(base)), datasets)
         if not missed:
-            break
-    assert not missed, f"{len(missed)} training rows not reproduced after {steps} steps: " + "; ".join(
-        f"{m.expected!r} -> {m.answered!r}" for m in missed[:5])
-    return Trained(base, exports, steps, seconds)
+            return base, steps, seconds
+    raise AssertionError(f"{len(missed)} training rows not reproduced after {steps} steps: " + "; ".join(
+        f"{m.expected!r} -> {m.answered!r}" for m in missed[:5]))
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory, demo_traces) -> dict[str, Path]:
+    """The demo recorded at one fixed address on two layouts at two scale factors, exported three ways: pointing
+    (held out: the screenshots at scale 1.5; in `moved`, a third layout), MolmoWeb's protocol (three earlier
+    steps in each prompt, MolmoWeb's agent class default) and planner steps."""
+    from molmo_agent.sft.export import export
+
+    tmp = tmp_path_factory.mktemp("exports")
+    recorded = [demo_traces[k] for k in ("a1", "a2", "b1", "b2")]
+    found = {name: tmp / name for name in ("points", "moved", "web", "plans")}
+    export(recorded, found["points"], holdout=[demo_traces["a15"], demo_traces["b15"]], test_fraction=0)
+    export(recorded, found["moved"], holdout=[demo_traces["c1"]], test_fraction=0)  # new screens only in test/
+    export(recorded, found["web"], format="molmoweb", test_fraction=0, history=3)
+    export(recorded, found["plans"], format="planner", test_fraction=0)
+    return found
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny, exports) -> Trained:
+    """The pointing model: the tiny Molmo2 from random weights, trained on the pointing rows alone (short rows
+    are not padded to the length of a planner's prompt) until the loop is closed."""
+    out, steps, seconds = _train_until_reproduced(tiny, [exports["points"]], tmp_path_factory.mktemp("pointer"), 600)
+    return Trained(out, exports, steps, seconds)
+
+
+@pytest.fixture(scope="module")
+def policy(tmp_path_factory, tiny, exports) -> Trained:
+    """The policy model: the tiny Molmo2 trained on the MolmoWeb and planner rows together until the loop is
+    closed."""
+    out, steps, seconds = _train_until_reproduced(tiny, [exports["web"], exports["plans"]],
+                                                  tmp_path_factory.mktemp("policy"), 400)
+    return Trained(out, exports, steps, seconds)
 
 
 def test_a_transparent_screenshot_is_composited_onto_white():
@@ -311,35 +331,40 @@ def _rows(export: Path, trace: Path | None = None) -> list[dict]:
     return [r for r in rows if trace is None or r["trace"] == read_trace(trace).header.run_id]
 
 
-def test_served_answers_equal_the_in_process_ones_row_for_row(trained):
-    """Every training row through serve's OpenAI chat API, and the MolmoWeb rows through /predict, come back as
-    the model answers them in this process (the rows' own answers: the loop is closed)."""
-    rows = [(export, row) for export in trained.training for row in _rows(export)]
+def _image_b64(export: Path, row: dict) -> str:
+    return base64.b64encode((export / "train" / row["file_name"]).read_bytes()).decode()
 
-    def image_b64(export: Path, row: dict) -> str:
-        return base64.b64encode((export / "train" / row["file_name"]).read_bytes()).decode()
 
-    with served(trained.out) as (base, _):
+@pytest.mark.parametrize("which, names", [("pointer", ("points",)), ("policy", ("web", "plans"))])
+def test_served_answers_equal_the_in_process_ones_row_for_row(request, which, names):
+    """Every training row through serve's OpenAI chat API, and MolmoWeb's rows through its /predict, come back
+    as the model answers them in this process: the rows' own answers, since the loop is closed. Sent together,
+    so that serve batches them."""
+    trained: Trained = request.getfixturevalue("trained" if which == "pointer" else which)
+    rows = [(trained.exports[name], row) for name in names for row in _rows(trained.exports[name])]
+    web = [(export, row) for export, row in rows if export.name == "web"]
+    with served(trained.out) as (base, model):
         def chat(item) -> str:
             export, row = item
-            body = _chat("data:image/png;base64," + image_b64(export, row), row["prompt"], max_tokens=96, temperature=0)
+            body = _chat("data:image/png;base64," + _image_b64(export, row), row["prompt"], max_tokens=96,
+                         temperature=0)
             return httpx.post(f"{base}/v1/chat/completions", json=body, timeout=120).json()["choices"][0]["message"]["content"]
 
         def predict(item) -> str:
             export, row = item
-            body = {"prompt": row["prompt"], "image_base64": image_b64(export, row), "past_actions": [],
+            body = {"prompt": row["prompt"], "image_base64": _image_b64(export, row), "past_actions": [],
                     "temperature": 0.0, "top_p": 0.8}
             return httpx.post(f"{base}/predict", json=body, timeout=120).json()
 
         with ThreadPoolExecutor(8) as pool:
-            chatted = list(pool.map(chat, rows))
-            web = [item for item in rows if item[0] == trained.exports["web"]]
-            predicted = list(pool.map(predict, web))
-    assert [c for c, (_, row) in zip(chatted, rows) if c != row["answer"]] == []
-    assert predicted == [row["answer"] for _, row in web] and len(web) >= 40
+            chatted, predicted = list(pool.map(chat, rows)), list(pool.map(predict, web))
+    assert [(row["answer"], said) for said, (_, row) in zip(chatted, rows) if said != row["answer"]] == []
+    assert [(row["answer"], said) for said, (_, row) in zip(predicted, web) if said != row["answer"]] == []
+    assert len(rows) >= 30 and (which == "pointer" or len(web) >= 40)
+    assert max(model.batcher.batches) > 1, "requests sent together were answered together"
 
 
-def test_model_policies_decide_the_demo_after_training_on_exported_steps(tmp_path, demo_traces, trained):
+def test_model_policies_decide_the_demo_after_training_on_exported_steps(tmp_path, demo_traces, policy, trained):
     """The loop for whole steps: the tiny model, trained on the demo's steps in MolmoWeb's protocol and as planner
     steps, decides every step of the demo task: as the molmoweb policy in this process (from the command line,
     and in this process with every prompt it sends kept), through serve's OpenAI API and through serve's
@@ -354,6 +379,7 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(tmp_pat
     from molmo_agent.sft.export import export
     from molmo_agent.trace import read_trace
 
+    pointer, trained = trained, policy
     plans = _rows(trained.exports["plans"])
     assert [p["answer"] for p in plans[:3]] == ['click "Accept all"', 'click "Round trip"', 'type "SFO" into "From"']
     assert f'2. click "Round trip"\n\nCURRENT PAGE: SkyHop - find a flight ({DEMO_ADDRESS})' in plans[2]["prompt"]
@@ -381,10 +407,10 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(tmp_pat
             f"{name}: the run was asked what the recording taught"
 
     web = {}
-    with served(trained.out) as (base, _):
+    with served(trained.out) as (base, _), served(pointer.out) as (pointer_base, _):
         planned = cli("run", "--task", task_file, "--policy", "planner", "--planner", f"{base}/v1",
-                      "--planner-model", trained.out.name, "--pointer", "http", "--endpoint", f"{base}/v1",
-                      "--model", trained.out.name, "--site-url", DEMO_ADDRESS, "--out", str(tmp_path / "planned"),
+                      "--planner-model", trained.out.name, "--pointer", "http", "--endpoint", f"{pointer_base}/v1",
+                      "--model", pointer.out.name, "--site-url", DEMO_ADDRESS, "--out", str(tmp_path / "planned"),
                       "--temperature", "0", timeout=600)
         for api, endpoint in (("openai", f"{base}/v1"), ("molmoweb", base)):
             over_http = settings(tmp_path / f"web-{api}", site_url=DEMO_ADDRESS)

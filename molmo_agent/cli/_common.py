@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from ..browser import BrowserConfig, parse_viewport
 from .. import stopping
+from ..browser import BrowserConfig, parse_viewport
 from ..errors import ConfigError, MolmoAgentError
 from ..pointers import NAMES as POINTER_NAMES
 from ..redaction import Secrets
@@ -21,14 +21,14 @@ from ..trace import StepRecord
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Web agents that see the page as pixels and act by pointing.")
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+DEMO_TASK = DEMO_SITE.parent / "task.yaml"
 
 
 @app.callback()
 def _every_command() -> None:
     stopping.listen()  # Ctrl-C stops any command at once, however the shell started it
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-DEMO_TASK = DEMO_SITE.parent / "task.yaml"
 
 
 def fail(exc: MolmoAgentError) -> None:

@@ -14,8 +14,8 @@ from ..sites import DEMO_SITE, serve_site
 from ._common import (
     ALLOW, ALLOW_FILE, API, API_KEY, BROWSER, DEMO_TASK, ENDPOINT, FAMILY, HEADED, HISTORY, MAX_NEW_TOKENS,
     MAX_STEPS, MODEL, OUT, PLANNER, PLANNER_KEY, PLANNER_MODEL, POINTER, POLICY, PW_TRACE, SCALE, SECRET,
-    TEMPERATURE, TIMEOUT, TOP_P, VIEWPORT, app, check_site_url, choose_policy, execute, fail, make_settings, out, print_end,
-    recording_to, step_line,
+    TEMPERATURE, TIMEOUT, TOP_P, VIEWPORT, app, check_site_url, choose_policy, execute, fail, make_settings, out,
+    print_end, recording_to, step_line,
 )
 
 

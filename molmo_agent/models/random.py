@@ -48,7 +48,7 @@ def _corpus() -> list[str]:
         name = draw.choice(["click", "keyboard_type", "scroll", "keyboard_press", "send_msg_to_user", "goto"])
         action = {"name": name, "x": round(draw.uniform(0, 100), draw.choice([1, 2])),
                   "y": round(draw.uniform(0, 100), draw.choice([1, 2]))}
-        thought = draw.choice([f'click "{target}"', f'type "{target}" into "{target}"', f"scroll down", "done"])
+        thought = draw.choice([f'click "{target}"', f'type "{target}" into "{target}"', "scroll down", "done"])
         steps.append(molmoweb.ModelStep(thought=thought, action=action))
         said.append(thought)
         answers.append(json.dumps({"thought": thought, "action": action}))
