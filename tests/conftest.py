@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import json
 import os
 import subprocess
 import threading
@@ -19,6 +20,16 @@ from molmo_agent.tasks import load_task
 
 PAGES = Path(__file__).parent / "pages"
 CLI = [sys.executable, "-m", "molmo_agent.cli"]
+
+
+def pytest_collection_modifyitems(items):
+    """The model tests first: they are the longest group (training), so under xdist one worker starts on them
+    at once while the others take everything else, instead of the whole suite waiting on them at the end."""
+    def longest_first(item) -> int:
+        group = item.get_closest_marker("xdist_group")
+        return 0 if group is not None and group.args == ("model",) else 1
+
+    items.sort(key=longest_first)  # stable: the order within each part stays as collected
 
 
 @pytest.fixture(scope="session")
@@ -55,18 +66,27 @@ trains on them and is then asked about them needs (a new port each time is a new
 def demo_traces(tmp_path_factory):
     """The demo task recorded with the dom pointer at DEMO_ADDRESS: two layouts at scale factors 1 and 2 (for
     training), both layouts at 1.5 (held out), and a third layout (c) at 1. Maps a name (layout, then scale)
-    to its run directory."""
-    out = tmp_path_factory.mktemp("traces")
-    task = load_task(DEMO_SITE.parent / "task.yaml")
-    runs = {}
-    for name, path, scale in [("a1", "", 1), ("a2", "", 2), ("b1", "index.html?variant=b", 1),
-                              ("b2", "index.html?variant=b", 2), ("a15", "", 1.5), ("b15", "index.html?variant=b", 1.5),
-                              ("c1", "index.html?variant=c", 1)]:
-        result = run_task(task.model_copy(update={"path": path}), settings(out / name, scale=scale,
-                                                                            site_url=DEMO_ADDRESS))
-        assert result.status == "success", result.end.reason
-        runs[name] = result.run_dir
-    return runs
+    to its run directory. Recorded once per session: under xdist the first worker to need them records them
+    and the others read the same folders (tests only read them)."""
+    from filelock import FileLock
+
+    session = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        session = session.parent  # the folder the workers' own folders are in
+    out, index = session / "demo-traces", session / "demo-traces.json"
+    with FileLock(str(session / "demo-traces.lock")):
+        if not index.is_file():
+            task = load_task(DEMO_SITE.parent / "task.yaml")
+            runs = {}
+            for name, path, scale in [("a1", "", 1), ("a2", "", 2), ("b1", "index.html?variant=b", 1),
+                                      ("b2", "index.html?variant=b", 2), ("a15", "", 1.5),
+                                      ("b15", "index.html?variant=b", 1.5), ("c1", "index.html?variant=c", 1)]:
+                result = run_task(task.model_copy(update={"path": path}), settings(out / name, scale=scale,
+                                                                                    site_url=DEMO_ADDRESS))
+                assert result.status == "success", result.end.reason
+                runs[name] = str(result.run_dir)
+            index.write_text(json.dumps(runs))
+    return {name: Path(run_dir) for name, run_dir in json.loads(index.read_text()).items()}
 
 
 @contextlib.contextmanager

@@ -272,6 +272,25 @@ def policy(tmp_path_factory, tiny, exports) -> Trained:
     return Trained(out, exports, steps, seconds)
 
 
+def test_a_batch_of_examples_processed_once_equals_the_processors_own_batch(tiny, exports):
+    """Training processes each screenshot once and joins examples into batches: the join (padding, image-token
+    pooling offset by the patches before) must give the tensors the processor gives for the batch as a whole."""
+    import torch
+
+    from molmo_agent.models.loading import MolmoModel
+    from molmo_agent.sft import train as training
+
+    rows = training._load_rows([exports["points"], exports["web"], exports["plans"]])
+    _, processor = training._load(tiny, torch.float32)
+    examples = [training._encode(processor, MolmoModel.prompt_with(processor), row) for row in rows[::9]]
+    collate = training._Collator(processor)
+    for batch in (examples[:8], examples[-8:], examples[::2][:5]):
+        joined = collate(batch)
+        whole = collate([{k: v for k, v in e.items() if k != "inputs"} for e in batch])  # the processor's batch
+        assert joined.keys() == whole.keys() and all(torch.equal(joined[k], whole[k]) for k in whole)
+    assert len({e["inputs"]["input_ids"].shape[1] for e in examples}) > 1, "rows of different lengths were padded"
+
+
 def test_a_transparent_screenshot_is_composited_onto_white():
     from molmo_agent.models.loading import rgb
 
@@ -322,6 +341,9 @@ class Asked:
     def generate(self, images, prompts, **options):
         self.prompts += prompts
         return self.model.generate(images, prompts, **options)
+
+    def __getattr__(self, name: str):  # anything else (describe, ...) is the model's
+        return getattr(self.model, name)
 
 
 def _rows(export: Path, trace: Path | None = None) -> list[dict]:

@@ -85,8 +85,13 @@ def _load_rows(datasets: list[Path]) -> list[dict]:
     return rows
 
 
+ENCODED_BUDGET = 2 * 2**30
+"""Bytes of processed images kept with the examples; a larger dataset's images are processed batch by batch."""
+
+
 def _encode(processor, prompt_of: Callable[[str], str], row: dict) -> dict:
-    """Token ids and labels for one example: -100 on the prompt and the image, the answer learned."""
+    """Token ids and labels for one example: -100 on the prompt and the image, the answer learned. `inputs` is
+    the processor's whole output for the example (its image processed once, not at every step)."""
     image = row["image"].convert("RGB")
     prompt = prompt_of(row["prompt"])
     full = prompt + " " + row["answer"] + processor.tokenizer.eos_token
@@ -94,12 +99,25 @@ def _encode(processor, prompt_of: Callable[[str], str], row: dict) -> dict:
     prompt_len = processor(images=[[image]], text=[prompt], return_tensors="pt")["input_ids"].shape[1]
     labels = inputs["input_ids"].clone()
     labels[:, :prompt_len] = -100
-    return {"image": image, "text": full, "labels": labels[0]}
+    return {"image": image, "text": full, "labels": labels[0], "inputs": dict(inputs)}
+
+
+def _keep_processed(examples: list[dict]) -> None:
+    """Keep each example's processed image when all of them fit in ENCODED_BUDGET (a few hundred screenshots of
+    a tiny model, say), so that a step only pads and stacks; otherwise drop them and process per batch."""
+    size = sum(v.element_size() * v.nelement() for e in examples for v in e["inputs"].values())
+    if size > ENCODED_BUDGET:
+        for e in examples:
+            del e["inputs"]
 
 
 class _Collator:
-    """One batch as tensors: the processor takes the whole batch at once, so Molmo2's image-token pooling
-    indices (global across a batch) come out offset correctly; labels -100 wherever the answer is not."""
+    """One batch as tensors, labels -100 wherever the answer is not. Molmo2's image-token pooling indices point
+    into the batch's patches, so each example's are offset by the patches before it; examples without their
+    processed image are processed together, which offsets them the same way."""
+
+    PAD = {"input_ids": None, "attention_mask": 0, "mm_token_type_ids": 0}
+    STACKED = ("pixel_values", "image_grids", "image_num_crops")
 
     def __init__(self, processor) -> None:
         self.processor = processor
@@ -107,14 +125,36 @@ class _Collator:
     def __call__(self, examples: list[dict]) -> dict:
         import torch
 
-        self.processor.tokenizer.padding_side = "right"
-        inputs = self.processor(images=[[e["image"]] for e in examples], text=[e["text"] for e in examples],
-                                padding=True, return_tensors="pt")
+        if all("inputs" in e for e in examples):
+            inputs = self._join([e["inputs"] for e in examples])
+        else:
+            self.processor.tokenizer.padding_side = "right"
+            inputs = dict(self.processor(images=[[e["image"]] for e in examples], text=[e["text"] for e in examples],
+                                         padding=True, return_tensors="pt"))
         labels = torch.full_like(inputs["input_ids"], -100)
         for row, e in enumerate(examples):
             labels[row, : len(e["labels"])] = e["labels"]
         inputs["labels"] = labels
-        return dict(inputs)
+        return inputs
+
+    def _join(self, each: list[dict]) -> dict:
+        import torch
+
+        length = max(e["input_ids"].shape[1] for e in each)
+        joined = {}
+        for key, pad in self.PAD.items():
+            value = self.processor.tokenizer.pad_token_id if pad is None else pad
+            joined[key] = torch.cat([torch.nn.functional.pad(e[key], (0, length - e[key].shape[1]), value=value)
+                                     for e in each])
+        pooling, offset = [], 0
+        for e in each:
+            shifted = e["image_token_pooling"].clone()
+            shifted[shifted >= 0] += offset
+            pooling.append(shifted)
+            offset += e["pixel_values"].shape[0] * e["pixel_values"].shape[1]
+        joined["image_token_pooling"] = torch.cat(pooling)
+        joined.update({key: torch.cat([e[key] for e in each]) for key in self.STACKED})
+        return joined
 
 
 def _param_groups(model, config: TrainConfig) -> list[dict]:
@@ -242,6 +282,7 @@ def train(dataset: str | Path | list[str | Path], base: str | Path | tuple, out:
         model = _prepare(model, config)
     prompt_of = MolmoModel.prompt_with(processor)
     examples = [_encode(processor, prompt_of, row) for row in rows]
+    _keep_processed(examples)
     GroupRateTrainer, StepReporter = _trainer_class()
     with tempfile.TemporaryDirectory(prefix="molmo-agent-train-") as scratch, _old_name_quiet():
         args = _arguments(config, out or Path(scratch), cuda=cuda, save=out is not None)
