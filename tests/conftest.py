@@ -22,14 +22,18 @@ PAGES = Path(__file__).parent / "pages"
 CLI = [sys.executable, "-m", "molmo_agent.cli"]
 
 
-def pytest_collection_modifyitems(items):
-    """The model tests first: they are the longest group (training), so under xdist one worker starts on them
-    at once while the others take everything else, instead of the whole suite waiting on them at the end."""
-    def longest_first(item) -> int:
-        group = item.get_closest_marker("xdist_group")
-        return 0 if group is not None and group.args == ("model",) else 1
+LONGEST_FIRST = ("test_model_loop.py", "test_evaluate.py", "test_forms.py", "test_ray_eval.py",
+                 "test_pytest_plugin.py", "test_molmoweb.py")
+"""The longest files, longest first. xdist hands out whole files (--dist loadfile: a file's module fixtures, the
+trained models, are made once, and Ray's tests never run beside each other), so starting with the longest
+keeps one worker from being left with the model training at the end."""
 
-    items.sort(key=longest_first)  # stable: the order within each part stays as collected
+
+def pytest_collection_modifyitems(items):
+    def rank(item) -> int:
+        return LONGEST_FIRST.index(item.path.name) if item.path.name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within a file stays as collected
 
 
 @pytest.fixture(scope="session")

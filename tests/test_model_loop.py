@@ -18,7 +18,6 @@ from molmo_agent.tasks import load_task
 from .conftest import DEMO_ADDRESS, cli, requires_ml, run_task, settings
 
 requires_ml()
-pytestmark = pytest.mark.xdist_group("model")  # one worker trains the model once and runs every test that uses it
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,6 @@ from molmo_agent.trace import read_trace
 from .conftest import CLI
 
 SUITE = Path(__file__).resolve().parents[1] / "tasks" / "suite"
-pytestmark = pytest.mark.xdist_group("ray")  # one local Ray cluster at a time
 
 
 MARK = "MOLMO_AGENT_TEST_MARK"
