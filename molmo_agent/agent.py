@@ -116,7 +116,7 @@ class Agent:
             status, reason = "interrupted", "stopped by the user"
         if not header_written:
             self.writer.write(self._header(goal, start_url))
-        end = TraceEnd(status=status, reason=reason, answer=answer, steps=len(history),
+        end = TraceEnd(status=status, reason=reason, answer=answer, steps=self.writer.steps,
                        seconds=round(time.perf_counter() - started, 3))
         try:
             if rules.reward and observation is not None:

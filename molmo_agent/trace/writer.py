@@ -38,6 +38,8 @@ class TraceWriter:
         # trace.jsonl appears with its first record: a run killed before its header leaves no file that
         # reads as a broken trace.
         self._file = None
+        self.steps = 0
+        """Step records on disk: what the end record counts, whenever a Ctrl-C lands."""
 
     def screenshot(self, name: str, png: bytes) -> str:
         relative = f"{SCREENS}/{name}.png"
@@ -54,6 +56,8 @@ class TraceWriter:
         self._file.write(line + "\n")
         self._file.flush()
         os.fsync(self._file.fileno())
+        if isinstance(record, StepRecord):
+            self.steps += 1
 
     def close(self) -> None:
         if self._file is not None:
