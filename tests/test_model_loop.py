@@ -32,12 +32,12 @@ def served(model_dir, **options):
     from molmo_agent.models.loading import MolmoModel
     from molmo_agent.serve import ModelServer
 
-    model = MolmoModel(str(model_dir))
-    server = ModelServer(model, name=Path(model_dir).name, port=0, **options)
-    try:
-        yield server.start(), model
-    finally:
-        server.stop()
+    with MolmoModel(str(model_dir)) as model:  # closed after: its thread would slow the next training
+        server = ModelServer(model, name=Path(model_dir).name, port=0, **options)
+        try:
+            yield server.start(), model
+        finally:
+            server.stop()
 
 
 def _png_url(size=(320, 180), colour="white") -> str:
@@ -67,13 +67,12 @@ def test_each_caller_of_a_shared_model_gets_its_own_answer(trained):
     The trained pointing model answers each target differently, so a swap would show."""
     from molmo_agent.models.loading import MolmoModel, rgb
 
-    model = MolmoModel(str(trained.out))
-    assert model.device == "cpu"
     rows = _pointing_rows(trained.exports["points"], 6)
-    alone = [model.generate([r["image"]], [r["prompt"]], max_new_tokens=24)[0] for r in rows]
-    assert len(set(alone)) >= 5, f"different targets, different points: {alone}"
-    with ThreadPoolExecutor(len(rows)) as pool:
+    with MolmoModel(str(trained.out)) as model, ThreadPoolExecutor(len(rows)) as pool:
+        assert model.device == "cpu"
+        alone = [model.generate([r["image"]], [r["prompt"]], max_new_tokens=24)[0] for r in rows]
         together = list(pool.map(lambda r: model.generate([r["image"]], [r["prompt"]], max_new_tokens=24)[0], rows))
+    assert len(set(alone)) >= 5, f"different targets, different points: {alone}"
     assert together == alone, "each caller gets its own answer"
     assert max(model.batcher.batches) > 1, "callers waiting together share a batch"
 
@@ -86,16 +85,16 @@ def test_the_gpu_fast_path_answers_as_the_plain_one(trained):
 
     from molmo_agent.models.loading import MolmoModel
 
-    plain, fast = MolmoModel(str(trained.out)), MolmoModel(str(trained.out), fast=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # the fallback warns: here that fails the test
-        assert not plain.fast and fast.warm_up(max_batch=4) > 0
-    assert fast.fast and fast.generation_config.cache_implementation == "static"
     rows = _pointing_rows(trained.exports["points"], 3)
     images, prompts = [r["image"] for r in rows], [r["prompt"] for r in rows]
-    answers = fast.generate(images, prompts, max_new_tokens=24)
-    assert len(set(answers)) == 3 and answers == plain.generate(images, prompts, max_new_tokens=24)
-    assert fast.generate(images[:1], prompts[:1]) == plain.generate(images[:1], prompts[:1])
+    with MolmoModel(str(trained.out)) as plain, MolmoModel(str(trained.out), fast=True) as fast:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the fallback warns: here that fails the test
+            assert not plain.fast and fast.warm_up(max_batch=4) > 0
+        assert fast.fast and fast.generation_config.cache_implementation == "static"
+        answers = fast.generate(images, prompts, max_new_tokens=24)
+        assert len(set(answers)) == 3 and answers == plain.generate(images, prompts, max_new_tokens=24)
+        assert fast.generate(images[:1], prompts[:1]) == plain.generate(images[:1], prompts[:1])
 
 
 def test_molmo_v1_checkpoints_are_sent_to_vllm(tmp_path, demo_url):
@@ -199,7 +198,8 @@ def test_torchrun_trains_one_model_data_parallel_and_writes_one_folder(tmp_path,
     assert ddp["processes"] == 2 and len(ddp["replica_fingerprints"]) == 2 and ddp["replicas_agree"] is True
     losses = [loss for _, loss in ddp["losses"]]
     assert len(losses) == 10 and sum(losses[-3:]) < sum(losses[:3]) - 0.3, losses
-    answer = MolmoModel(str(tmp_path / "ddp")).generate([Image.new("RGB", (320, 180))], ["Point to the button."])
+    with MolmoModel(str(tmp_path / "ddp")) as model:
+        answer = model.generate([Image.new("RGB", (320, 180))], ["Point to the button."])
     assert isinstance(answer[0], str)
     fsdp = torchrun(tmp_path / "fsdp", "--fsdp")
     assert [loss for _, loss in fsdp["losses"]] == pytest.approx(losses, rel=1e-3)
@@ -230,7 +230,8 @@ def _train_until_reproduced(base: Path, datasets: list[Path], out: Path, first_s
         config = TrainConfig(steps=first_steps, **FIRST) if round_ == 0 else TrainConfig(seed=round_, **LATER)
         result = train(datasets, base, out / f"molmo2-demo-{round_}", config)  # "molmo2": serve names its family
         base, steps, seconds = result.out, steps + result.steps, seconds + result.seconds
-        missed = unreproduced(MolmoModel(str(base)), datasets)
+        with MolmoModel(str(base)) as model:
+            missed = unreproduced(model, datasets)
         if not missed:
             return base, steps, seconds
     raise AssertionError(f"{len(missed)} training rows not reproduced after {steps} steps: " + "; ".join(
@@ -306,13 +307,13 @@ def test_the_loop_closes(tmp_path, trained, capsys):
     """Record with the dom pointer, export, train a tiny Molmo2 from random weights on the CPU, then point with
     it: in-process, and through serve with the http pointer. The demo task must succeed, and the points on
     held-out screenshots of both layouts must land in their targets."""
-    from molmo_agent.models.loading import MolmoModel
+    from molmo_agent.models.loading import MolmoModel, load_model
     from molmo_agent.pointers.http import HttpPointer
     from molmo_agent.pointers.molmo import MolmoPointer
     from molmo_agent.sft.score import hit_rate
 
-    model = MolmoModel(str(trained.out))
-    held_out, unseen = hit_rate(model, trained.exports["points"]), hit_rate(model, trained.exports["moved"])
+    with MolmoModel(str(trained.out)) as model:
+        held_out, unseen = hit_rate(model, trained.exports["points"]), hit_rate(model, trained.exports["moved"])
     with capsys.disabled():
         print(f"\ntrained {trained.steps} steps ({trained.seconds:.0f}s); hit rate on held-out screenshots of the "
               f"trained layouts {held_out.hits}/{held_out.examples}, on a layout never trained on "
@@ -322,8 +323,10 @@ def test_the_loop_closes(tmp_path, trained, capsys):
     assert held_out.examples == held_out_examples > 12 and held_out.hits == held_out.examples
 
     task = load_task(DEMO_SITE.parent / "task.yaml")
-    in_process = run_task(task, settings(tmp_path / "runs", site_url=DEMO_ADDRESS),
-                          pointer=MolmoPointer(str(trained.out)))
+    pointer = MolmoPointer(str(trained.out))
+    in_process = run_task(task, settings(tmp_path / "runs", site_url=DEMO_ADDRESS), pointer=pointer)
+    load_model.cache_clear()  # the pointer's model, loaded once per process: unloaded, as the next training
+    pointer.model.close()     # runs faster without a model's thread beside it
     assert in_process.status == "success", in_process.end.reason
     with served(trained.out) as (base, _):
         pointer = HttpPointer(f"{base}/v1", trained.out.name, timeout_s=60)
@@ -385,7 +388,8 @@ def test_served_answers_equal_the_in_process_ones_row_for_row(request, which, na
     assert max(model.batcher.batches) > 1, "requests sent together were answered together"
 
 
-def test_model_policies_decide_the_demo_after_training_on_exported_steps(tmp_path, demo_traces, policy, trained):
+def test_model_policies_decide_the_demo_after_training_on_exported_steps(request, tmp_path, demo_traces, policy,
+                                                                        trained):
     """The loop for whole steps: the tiny model, trained on the demo's steps in MolmoWeb's protocol and as planner
     steps, decides every step of the demo task: as the molmoweb policy in this process (from the command line,
     and in this process with every prompt it sends kept), through serve's OpenAI API and through serve's
@@ -416,6 +420,7 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(tmp_pat
     # In this process, keeping what each policy sends: the prompts are the exported rows, byte for byte.
     greedy = Sampling(temperature=0)
     model = Asked(MolmoModel(str(trained.out)))
+    request.addfinalizer(model.close)
     for name, policy, fmt in (("web", MolmoWebPolicy(model, history=3, sampling=greedy), "molmoweb"),
                               ("plans", PlannerPolicy(model, sampling=greedy), "planner")):
         model.prompts = []

@@ -139,6 +139,17 @@ class MolmoModel:
     def describe(self) -> dict:
         return {"model": self.path, "device": self.device}
 
+    def close(self) -> None:
+        """Stop generating: the batching thread ends (requests already waiting are answered first). Dropping
+        the model does the same, later, when the garbage collector gets to it."""
+        self.batcher.close()
+
+    def __enter__(self) -> "MolmoModel":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     @staticmethod
     def prompt_with(processor):
         """The model's chat format around one image and a text: the same at training and at inference."""
