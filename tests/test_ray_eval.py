@@ -146,9 +146,7 @@ def test_ray_options_are_checked_before_anything_starts(tmp_path, suite):
     assert done.returncode == 2 and "--ray-address is for --executor ray" in done.stderr
 
 
-@pytest.mark.parametrize("executor", [pytest.param("local", marks=pytest.mark.xfail(
-    strict=False, reason="known defect (issue 21, open): an interrupted local eval wrote everything, then exited by "
-                         "SIGSEGV instead of 1, once in two loaded runs")), "ray"])
+@pytest.mark.parametrize("executor", ["local", "ray"])
 def test_ctrl_c_stops_an_eval_at_once_keeps_finished_results_and_a_second_run_resumes(tmp_path, suite, marker,
                                                                                       pages_url, executor):
     """SIGINT once one episode is recorded, while the other sits in a two-minute wait: the eval stops at once,

@@ -6,6 +6,7 @@ import os
 from datetime import datetime, timezone
 from pathlib import Path
 
+from .. import stopping
 from ..errors import TraceError
 from ..redaction import Secrets
 from .records import TraceEnd, TraceHeader, StepRecord
@@ -53,11 +54,12 @@ class TraceWriter:
                 self._file = open(self.dir / TRACE_FILE, "a", encoding="utf-8")
             except OSError as exc:
                 raise TraceError(f"cannot write a trace in {self.dir}: {exc.strerror}") from exc
-        self._file.write(line + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        if isinstance(record, StepRecord):
-            self.steps += 1
+        with stopping.held():  # a Ctrl-C during the fsync must not leave a step on disk and uncounted
+            self._file.write(line + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            if isinstance(record, StepRecord):
+                self.steps += 1
 
     def close(self) -> None:
         if self._file is not None:
