@@ -60,7 +60,6 @@ class Agent:
         self.on_step = on_step
         caller_stop = should_stop or (lambda: False)
         self.should_stop = lambda: caller_stop() or stopping.requested()
-        browser.should_stop = self.should_stop  # a long wait ends early when the run is stopped
         self.header_fields = header or {}
         """Extra header fields from the caller: the site served, what a replay replays."""
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from .agent import Agent, RunResult
 from .browser import Browser, BrowserConfig, Chromium, WarmStart
@@ -58,7 +59,7 @@ class ModelSettings(BaseModel):
 
 
 class RunSettings(BaseModel):
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, validate_assignment=True)
 
     pointer: PointerSettings = PointerSettings()
     browser: BrowserConfig = BrowserConfig()
@@ -74,6 +75,15 @@ class RunSettings(BaseModel):
     site_url: str | None = None
     """A task's own site is shown at this URL (e.g. http://demo.test/), answered from its loopback server, so
     that every run and recording sees the same addresses instead of a new port each time."""
+
+    @field_validator("site_url")
+    @classmethod
+    def _an_origin(cls, url: str | None) -> str | None:
+        if url is not None:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
+                raise ConfigError(f"--site-url {url!r} must be an origin such as http://demo.test/ (no path or query)")
+        return url
 
 
 POLICIES = ("steps", "planner", "molmoweb")
@@ -157,7 +167,8 @@ def run_policy(
     `settings.out`."""
     pointer = pointer or settings.pointer.build()
     with contextlib.ExitStack() as stack:
-        browser = stack.enter_context(Browser(settings.browser, settings.secrets, chromium=chromium, warm=warm))
+        browser = stack.enter_context(Browser(settings.browser, settings.secrets, chromium=chromium, warm=warm,
+                                              should_stop=should_stop))
         run_dir = new_run_dir(settings.out, name)
         if on_start:
             on_start(run_dir)

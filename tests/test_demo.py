@@ -58,6 +58,8 @@ def test_failed_task_exits_1_with_the_reason(tmp_path, demo_url):
     (["run", 'click "x"', "--pointer", "http"], "--pointer http needs --endpoint"),
     (["run", "--task", "missing.yaml"], "cannot read task file missing.yaml"),
     (["run", 'click "x"', "--browser", "/no/such/chrome"], "--browser points to '/no/such/chrome'"),
+    (["run", 'click "x"', "--site-url", "http://demo.test/flights"], "--site-url 'http://demo.test/flights' must be "
+                                                                     "an origin"),
 ])
 def test_bad_usage_exits_2_with_one_line(tmp_path, args, message):
     done = cli(*args, "--out", str(tmp_path))

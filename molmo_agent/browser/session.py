@@ -15,6 +15,7 @@ from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, sync_playwright
 
 from .. import actions as A
+from .. import stopping
 from ..keys import normalize_key
 from ..errors import BrowserError, ConfigError, NavigationBlockedError
 from ..observation import Element, Observation, Tab
@@ -102,13 +103,14 @@ class Browser:
     """
 
     def __init__(self, config: BrowserConfig | None = None, secrets: Secrets | None = None,
-                 chromium: Chromium | None = None, warm: WarmStart | None = None) -> None:
-        """`warm`: start on the page the previous session left there, and leave this one's page there."""
+                 chromium: Chromium | None = None, warm: WarmStart | None = None,
+                 should_stop: Callable[[], bool] | None = None) -> None:
+        """`warm`: start on the page the previous session left there, and leave this one's page there.
+        `should_stop`: asked during long waits (an eval stopping its episodes); Ctrl-C is always heard."""
         self.config = config or BrowserConfig()
         self.secrets = secrets or Secrets()
         self.events: list[str] = []
-        self.should_stop: Callable[[], bool] = lambda: False
-        """Asked during long waits; the agent running this browser sets it."""
+        self._should_stop = should_stop or (lambda: False)
         self._navigations = 0
         self._blocked: list[NavigationBlockedError] = []
         self._chromium, self._owns_chromium = chromium, chromium is None
@@ -416,7 +418,7 @@ class Browser:
         """Wait in short slices, so that a run stopped by Ctrl-C or its eval does not sit out a long wait."""
         until = time.monotonic() + seconds
         while (left := until - time.monotonic()) > 0:
-            if self.should_stop():
+            if self._should_stop() or stopping.requested():
                 raise KeyboardInterrupt
             self.page.wait_for_timeout(min(left, 0.1) * 1000)
 

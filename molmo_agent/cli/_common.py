@@ -89,17 +89,6 @@ def make_settings(pointer, endpoint, model, api_key, timeout, out_dir, max_steps
     )
 
 
-def check_site_url(url: str | None) -> str | None:
-    from urllib.parse import urlsplit
-
-    if url is None:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query:
-        raise ConfigError(f"--site-url {url!r} must be an origin such as http://demo.test/ (no path or query)")
-    return url
-
-
 def choose_policy(settings: RunSettings, policy: str, planner: str | None, planner_model: str | None,
                   planner_api_key: str | None, *, api: str = "openai", history: int = 10,
                   temperature: float = 0.7, top_p: float = 0.8, max_new_tokens: int = 1024) -> None:

@@ -14,7 +14,7 @@ from ..sites import DEMO_SITE, serve_site
 from ._common import (
     ALLOW, ALLOW_FILE, API, API_KEY, BROWSER, DEMO_TASK, ENDPOINT, FAMILY, HEADED, HISTORY, MAX_NEW_TOKENS,
     MAX_STEPS, MODEL, OUT, PLANNER, PLANNER_KEY, PLANNER_MODEL, POINTER, POLICY, PW_TRACE, SCALE, SECRET,
-    TEMPERATURE, TIMEOUT, TOP_P, VIEWPORT, app, check_site_url, choose_policy, execute, fail, make_settings, out,
+    TEMPERATURE, TIMEOUT, TOP_P, VIEWPORT, app, choose_policy, execute, fail, make_settings, out,
     print_end, recording_to, step_line,
 )
 
@@ -43,7 +43,7 @@ def run(
                              scale, secret, allow_domain, allow_file, headed, browser, playwright_trace, family)
         choose_policy(settings, policy, planner, planner_model, planner_api_key, api=api, history=history,
                       temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
-        settings.site_url = check_site_url(site_url)
+        settings.site_url = site_url
         if task is not None:
             chosen = load_task(task)
             if url:

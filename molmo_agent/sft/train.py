@@ -116,11 +116,12 @@ class _Collator:
     into the batch's patches, so each example's are offset by the patches before it; examples without their
     processed image are processed together, which offsets them the same way."""
 
-    PAD = {"input_ids": None, "attention_mask": 0, "mm_token_type_ids": 0}
     STACKED = ("pixel_values", "image_grids", "image_num_crops")
 
     def __init__(self, processor) -> None:
         self.processor = processor
+        # What each per-token tensor is padded with on the right, as the processor pads a batch.
+        self.pad = {"input_ids": processor.tokenizer.pad_token_id, "attention_mask": 0, "mm_token_type_ids": 0}
 
     def __call__(self, examples: list[dict]) -> dict:
         import torch
@@ -142,8 +143,7 @@ class _Collator:
 
         length = max(e["input_ids"].shape[1] for e in each)
         joined = {}
-        for key, pad in self.PAD.items():
-            value = self.processor.tokenizer.pad_token_id if pad is None else pad
+        for key, value in self.pad.items():
             joined[key] = torch.cat([torch.nn.functional.pad(e[key], (0, length - e[key].shape[1]), value=value)
                                      for e in each])
         pooling, offset = [], 0
