@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import os
 import statistics
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -65,7 +66,11 @@ class OcrPointer:
 
         # The detector works at the scale it is given (by default it scales every image to 736 px on its short
         # side): `parse` chooses the scale, enlarging small regions and sparing large ones.
-        self._engine = RapidOCR(det_limit_type="max", det_limit_side_len=4096)
+        # onnxruntime takes every core and spins on them unless told; OMP_NUM_THREADS, which it ignores itself,
+        # is how a user (or an eval of several workers) shares a machine's cores out.
+        threads = os.environ.get("OMP_NUM_THREADS", "")
+        self._engine = RapidOCR(det_limit_type="max", det_limit_side_len=4096,
+                                **({"intra_op_num_threads": int(threads)} if threads.isdigit() else {}))
         self._cache: tuple[str, Screen] | None = None
 
     # -- reading --------------------------------------------------------------------------------
