@@ -16,7 +16,7 @@ from .observation import Observation
 from .pointers import Pointer, describe
 from .points import to_css
 from .policies import Decision, Policy
-from .policies.steps import to_step
+from .language import to_step
 from .tasks import RunRules
 from .trace import (Grounding, ObservationRecord, Outcome, StepRecord, TraceEnd, TraceHeader,
                     TraceWriter)

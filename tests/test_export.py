@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from molmo_agent.points import parse_points, to_css
-from molmo_agent.policies.steps import to_step
+from molmo_agent.language import to_step
 from molmo_agent.trace import read_trace
 
 from .conftest import cli, requires_ml

@@ -20,7 +20,7 @@ from molmo_agent import actions as A
 from molmo_agent.errors import ConfigError, PointParseError, StepSyntaxError, TraceError
 from molmo_agent.points import Point, parse_points, to_css
 from molmo_agent.policies.planner import read_step
-from molmo_agent.policies.steps import parse_plan, parse_step, to_step
+from molmo_agent.language import parse_plan, parse_step, to_step
 from molmo_agent.protocols import molmoweb
 from molmo_agent.tasks import Task, load_task
 from molmo_agent.trace import read_trace

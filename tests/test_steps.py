@@ -3,7 +3,7 @@ from hypothesis import given, strategies as st
 
 from molmo_agent import actions as A
 from molmo_agent.errors import StepSyntaxError
-from molmo_agent.policies.steps import parse_plan, parse_step, to_step
+from molmo_agent.language import parse_plan, parse_step, to_step
 
 
 def test_the_issue_example_reads_as_steps():

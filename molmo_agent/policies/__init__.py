@@ -1,6 +1,7 @@
 """Policies: "what next?" -> an action. One module per policy."""
 
 from .base import Decision, Policy
-from .steps import StepsPolicy, parse_plan
+from ..language import parse_plan
+from .steps import StepsPolicy
 
 __all__ = ["Decision", "Policy", "StepsPolicy", "parse_plan"]

@@ -13,7 +13,7 @@ import re
 from ..errors import PointParseError, StepSyntaxError
 from ..observation import Observation
 from .base import Decision, ModelPolicy
-from .steps import parse_step, to_step
+from ..language import parse_step, to_step
 
 INSTRUCTIONS = """You operate a web browser for a user. Answer with the next step only, in one of these forms:
 click "VISIBLE TEXT OR LABEL" | type "TEXT" into "FIELD LABEL" | select "OPTION" in "FIELD LABEL" | press Enter | scroll down | scroll up | goto URL | back | done | done "ANSWER" | fail "REASON"

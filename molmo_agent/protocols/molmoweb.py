@@ -251,7 +251,7 @@ def to_model_steps(step: "StepRecord", size: tuple[int, int]) -> list[ModelStep]
     if answer is not None:
         return [answer]
     action = step.action if step.action is not None else step.intent
-    from ..policies.steps import to_step
+    from ..language import to_step
 
     # The step as our step language says it is a better thought to learn than a plan's "step 3 of 14".
     thought = to_step(step.intent) or step.thought

@@ -28,7 +28,7 @@ from .. import actions as A
 from ..pointers.prompts import prompt_for
 from ..protocols import molmoweb
 from ..policies import planner
-from ..policies.steps import to_step
+from ..language import to_step
 from ..trace import StepRecord, Trace, read_trace
 from ..trace.writer import TRACE_FILE
 
