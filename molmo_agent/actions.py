@@ -81,6 +81,17 @@ class Scroll(_Action):
     y: float | None = None
 
 
+class Wheel(_Action):
+    """The mouse wheel turned by both deltas at once (CSS px), at (x, y) or where the mouse already is:
+    MolmoWeb's `scroll` and `scroll_at`. What scrolls is whatever is under the mouse, as for a person."""
+
+    name: Literal["wheel"] = "wheel"
+    delta_x: float = 0.0
+    delta_y: float = 0.0
+    x: float | None = None
+    y: float | None = None
+
+
 class SelectOption(_Pointed):
     name: Literal["select_option"] = "select_option"
     option: str
@@ -139,7 +150,7 @@ class Fail(_Action):
 
 Action = Annotated[
     Union[
-        Click, DoubleClick, Hover, Drag, Type, Press, Scroll, SelectOption,
+        Click, DoubleClick, Hover, Drag, Type, Press, Scroll, Wheel, SelectOption,
         Goto, Back, SwitchTab, NewTab, Wait, Message, Infeasible, Done, Fail,
     ],
     Field(discriminator="name"),

@@ -11,6 +11,7 @@ from . import actions as A
 from . import __version__, stopping
 from .browser import Browser
 from .checks import failed_checks
+from .harness import OURS, Ending
 from .errors import BrowserError, MolmoAgentError, PointerError, PointParseError
 from .observation import Observation
 from .pointers import Pointer, describe
@@ -23,8 +24,6 @@ from .trace import (Grounding, ObservationRecord, Outcome, StepRecord, TraceEnd,
 
 if TYPE_CHECKING:
     from .cache import PointCache
-
-REPEAT_LIMIT = 3  # the same action on an unchanged page this many times in a row ends the run
 
 
 class RunResult:
@@ -57,6 +56,8 @@ class Agent:
         self.cache = cache
         """Where targets were last time (`cache.PointCache`): a match acts without asking the pointer."""
         self.rules = rules or RunRules()
+        self.harness = getattr(policy, "harness", OURS)
+        """How actions are carried out and what ends the run: the policy's choice (`harness`)."""
         self.on_step = on_step
         caller_stop = should_stop or (lambda: False)
         self.should_stop = lambda: caller_stop() or stopping.requested()
@@ -84,25 +85,19 @@ class Agent:
                 stale = True  # until the step returns the page as it left it
                 step, observation = self._step(index, observation, history)
                 stale = False
-                action = step.action
-                if not step.outcome.ok:
-                    status, reason = "failed", f"step {index}: {step.outcome.error}"
-                    break
                 if rules.step_limit_s and (took := sum(step.timings.values())) > rules.step_limit_s:
                     status, reason = "failed", f"step {index} took {took:.0f}s, over the {rules.step_limit_s:g}s step limit"
                     break
-                finished = rules.finish_when and not failed_checks(self.browser, rules.finish_when)
-                if isinstance(action, A.Done) or finished:
-                    answer = action.answer if isinstance(action, A.Done) else None
-                    failures = failed_checks(self.browser, rules.checks, answer)
-                    status = "failed" if failures else "success"
-                    reason = ("checks failed: " + "; ".join(failures)) if failures else None
+                if changed := self._goal_changed(goal):
+                    status, reason = "failed", changed
                     break
-                if isinstance(action, A.Fail):
-                    status, reason = "failed", action.reason
-                    break
-                if self._repeating(history):
-                    status, reason = "failed", f"repeated {action.describe()} {REPEAT_LIMIT} times on an unchanged page"
+                ending = self.harness.ending(step, history)
+                if rules.finish_when and ending is None and not failed_checks(self.browser, rules.finish_when):
+                    ending = Ending(status="success")
+                if ending is not None:
+                    status, reason, answer = ending.status, ending.reason, ending.answer
+                    if status == "success" and (failures := failed_checks(self.browser, rules.checks, answer)):
+                        status, reason = "failed", "checks failed: " + "; ".join(failures)
                     break
         except KeyboardInterrupt:
             status, reason = "interrupted", "stopped by the user"
@@ -162,7 +157,7 @@ class Agent:
             timings["ground"] = _lap(clock)
             clock = time.perf_counter()
             acts = not isinstance(action, A.TERMINAL + A.SAYING)
-            value_ok = self.browser.execute(action) if acts else None
+            value_ok = self.browser.execute(action, self.harness) if acts else None
             timings["act"] = _lap(clock)
             if acts:
                 clock = time.perf_counter()
@@ -187,7 +182,7 @@ class Agent:
         return step, after
 
     def _observe(self) -> Observation:
-        return self.browser.observe(elements=self.pointer.needs_elements)
+        return self.browser.observe(elements=self.pointer.needs_elements, adopt_tabs=self.harness.executor == "ours")
 
     def _ground(self, action: A.Action, observation: Observation, groundings: list[Grounding]) -> A.Action:
         """Fill in the coordinates of an action that names its target but has none."""
@@ -232,13 +227,13 @@ class Agent:
             self.cache.learn(self.browser, observation, record, **cache)
         return record.css[0]
 
-    @staticmethod
-    def _repeating(history: list[StepRecord]) -> bool:
-        recent = history[-REPEAT_LIMIT:]
-        if len(recent) < REPEAT_LIMIT or isinstance(recent[-1].action, A.Wait):
-            return False
-        same = all(s.action == recent[-1].action for s in recent)
-        return same and all(not s.outcome.changed for s in recent)
+    def _goal_changed(self, goal: str) -> str | None:
+        """A page that gives the goal (MiniWoB) and restarts its episode on a timer gives a new one under the
+        agent: the run ends there instead of carrying on with the old goal on the new episode."""
+        if not self.rules.goal_from_page:
+            return None
+        now = str(self.browser.evaluate(f"() => ({self.rules.goal_from_page})"))
+        return None if now == goal else f"the page restarted its episode with a new goal: {now!r}"
 
     def _header(self, goal: str, start_url: str | None) -> TraceHeader:
         from datetime import datetime, timezone

@@ -16,6 +16,7 @@ from .policies import Policy, StepsPolicy
 from .redaction import Secrets
 from .sites import serve_site
 from .errors import ConfigError
+from .harness import MOLMOWEB
 from .models.sampling import Sampling
 from .tasks import RunRules, Task
 from .trace import StepRecord, TraceWriter, new_run_dir
@@ -45,7 +46,7 @@ class ModelSettings(BaseModel):
     api: str = "openai"
 
     def load(self, *, model_option: str, endpoint_option: str):
-        if not self.model:
+        if not self.model and not (self.endpoint and self.api == "molmoweb"):  # their API names no model
             raise ConfigError(f"{model_option} is missing: a checkpoint folder or hub id, or with {endpoint_option} "
                               "the model name the endpoint serves")
         if self.endpoint:
@@ -70,7 +71,12 @@ class RunSettings(BaseModel):
     sampling: Sampling = Sampling()
     """How a model policy's answers are drawn."""
     history: int = 10
-    """Earlier steps a molmoweb policy shows the model."""
+    """Earlier steps a molmoweb policy shows the model (0: all of them, as MolmoWeb's agent reads 0)."""
+    guards: bool = False
+    """Our guards on top of MolmoWeb's harness for a molmoweb policy (`harness.Harness.guards`)."""
+    end_at_answer: bool = False
+    """A molmoweb policy's run ends at `[ANSWER]` as MolmoWeb's client does (`run`); else at `[EXIT]` as its
+    benchmark episodes do (`eval`)."""
     secrets: Secrets = Secrets()
     site_url: str | None = None
     """A task's own site is shown at this URL (e.g. http://demo.test/), answered from its loopback server, so
@@ -96,8 +102,9 @@ def make_policy(task: Task, settings: RunSettings) -> Policy:
         pointer = settings.pointer
         model = ModelSettings(model=pointer.model, endpoint=pointer.endpoint, api_key=pointer.api_key,
                               timeout_s=pointer.timeout_s, api=pointer.api)
+        harness = MOLMOWEB.with_options(guards=settings.guards, end_at_answer=settings.end_at_answer)
         return MolmoWebPolicy(model.load(model_option="--model", endpoint_option="--endpoint"),
-                              history=settings.history, sampling=settings.sampling)
+                              history=settings.history, sampling=settings.sampling, harness=harness)
     if settings.policy == "planner":
         from .policies.planner import PlannerPolicy
 

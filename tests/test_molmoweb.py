@@ -53,8 +53,14 @@ def test_prompt_keeps_the_last_ten_of_twelve_steps_with_their_numbers_and_cuts_l
     assert mw.prompt("G", steps, page_index=0, title="t", url="u", keep=3).count("## Step") == 3
 
 
-def test_grounding_prompt_is_molmowebs_own_mode():
-    assert mw.grounding_prompt("Search flights") == 'web_grounding:\n# GOAL\nClick "Search flights".\n\n# ACTION\n\n'
+def test_grounding_prompt_is_molmowebs_own_mode_as_their_trainer_renders_it():
+    """Their rule (shared/facts/molmoweb-protocol.md): the style and a colon, joined with one space to the
+    jinja2-rendered template, which drops the template's final newline."""
+    import jinja2
+
+    rendered = jinja2.Template("\n# GOAL\n{{ question }}\n\n# ACTION\n\n").render(question='Click "Search flights".')
+    assert mw.grounding_prompt("Search flights") == " ".join(["web_grounding:", rendered])
+    assert mw.grounding_prompt("Search flights") == 'web_grounding: \n# GOAL\nClick "Search flights".\n\n# ACTION\n'
 
 
 # -- every action kind both ways, whole models compared, values off their defaults -------------------
@@ -64,9 +70,9 @@ BOTH_WAYS = [
     ({"name": "hover_at", "x": 10.0, "y": 10.0, "duration": 2.5}, A.Hover(x=128.0, y=72.0, duration=2.5)),
     ({"name": "mouse_drag_and_drop", "from_x": 10.0, "from_y": 20.0, "to_x": 30.0, "to_y": 40.0},
      A.Drag(x=128.0, y=144.0, to_x=384.0, to_y=288.0)),
-    ({"name": "scroll", "delta_x": 0.0, "delta_y": -25.0}, A.Scroll(direction="up", amount=180.0)),
+    ({"name": "scroll", "delta_x": 5.0, "delta_y": -25.0}, A.Wheel(delta_x=64.0, delta_y=-180.0)),
     ({"name": "scroll_at", "x": 50.0, "y": 50.0, "delta_x": 10.0, "delta_y": 0.0},
-     A.Scroll(direction="right", amount=128.0, x=640.0, y=360.0)),
+     A.Wheel(delta_x=128.0, delta_y=0.0, x=640.0, y=360.0)),
     ({"name": "keyboard_type", "text": "Ada Lovelace"}, A.Type(text="Ada Lovelace", clear=False)),
     ({"name": "keyboard_press", "key": "ControlOrMeta+a"}, A.Press(key="ControlOrMeta+a")),
     ({"name": "goto", "url": "https://example.com/a?b=1"}, A.Goto(url="https://example.com/a?b=1")),
@@ -93,32 +99,61 @@ def test_coordinates_are_clamped_inside_the_screenshot_and_keys_matched_without_
     assert mw.to_action({"name": "click", "x": 150, "y": -3}, SIZE) == A.Click(x=1278.0, y=1.0)
     assert mw.to_action({"name": "click", "x": 33.333, "y": 50}, (1000, 500)) == A.Click(x=333.3, y=250.0)
     assert mw.to_action({"name": "keyboard_press", "key": "eScApE"}, SIZE) == A.Press(key="Escape")
-    # our scroll has one axis: a diagonal one keeps the larger delta
-    assert mw.to_action({"name": "scroll", "delta_x": 5, "delta_y": -10}, SIZE) == A.Scroll(direction="up", amount=72.0)
+    assert mw.to_action({"name": "scroll", "delta_y": 150}, SIZE) == A.Wheel(delta_y=1080.0), "deltas are not clamped"
 
 
 @pytest.mark.parametrize("theirs, why", [
     ({"name": "keyboard_press", "key": "PageDown"}, "Unsupported keypress"),
     ({"name": "keyboard_press"}, "Unsupported keypress"),
     ({"name": "fly", "to": "moon"}, "Unsupported action type: fly"),
-    ({"name": "click", "x": "left", "y": 3}, "Unsupported action"),
-    ({"name": "click", "x": float("nan"), "y": 3}, "Unsupported action"),
-    ({"name": "browser_nav", "nav_type": "tab_focus"}, "Unsupported browser_nav"),
-    ({"name": "select_option", "x": 1, "y": 1}, "Unsupported action"),
+    ({"thought": "no name here"}, "Unsupported action type: None"),
 ])
 def test_what_molmoweb_would_not_carry_out_is_infeasible(theirs, why):
     action = mw.to_action(theirs, SIZE)
     assert isinstance(action, A.Infeasible) and action.reason.startswith(why)
 
 
+@pytest.mark.parametrize("theirs", [
+    {"name": "click", "x": "left", "y": 3},
+    {"name": "click", "x": float("nan"), "y": 3},
+    {"name": "click", "x": 1, "y": 3, "button": "fourth"},
+    {"name": "browser_nav", "nav_type": "reload"},
+    {"name": "browser_nav", "nav_type": "tab_focus", "index": "second"},
+    {"name": "select_option", "x": 1, "y": 1},
+])
+def test_what_molmoweb_cannot_convert_at_all_ends_the_episode(theirs):
+    """Their ACTION_PREDICTION_ERROR: the conversion raises and their Episode stops there."""
+    with pytest.raises(mw.AnswerError):
+        mw.to_action(theirs, SIZE)
+
+
+def test_tab_focus_reads_their_index_as_their_pydantic_does():
+    assert mw.to_action({"name": "browser_nav", "nav_type": "tab_focus", "index": "1"}, SIZE) == A.SwitchTab(index=1)
+    assert mw.to_action({"name": "browser_nav", "nav_type": "tab_focus"}, SIZE) == A.SwitchTab(index=-1), "a no-op"
+
+
 def test_answers_are_read_as_molmoweb_reads_them():
     assert mw.read_answer(json.dumps({"thought": "t", "action": CLICK})) == mw.ModelStep(thought="t", action=CLICK)
     assert mw.read_answer(json.dumps(CLICK)) == mw.ModelStep(thought="", action=CLICK), "a bare action"
     unreadable = mw.read_answer("I think I should click the button")
-    assert unreadable.action == {"name": "report_infeasible",
-                                 "infeasibility_reason": "Unparseable model output: I think I should click the button"}
+    assert unreadable == mw.ModelStep(
+        thought="Could not parse predicted action: Expecting value: line 1 column 1 (char 0)",
+        action={"name": "report_infeasible", "infeasibility_reason": "Unparseable model output: I think I should click the button"})
     long = mw.read_answer(json.dumps({"action": {"name": "send_msg_to_user", "msg": "x" * 2000}}))
     assert len(long.action["msg"]) == 1000 and long.action["msg"].endswith("... (truncated)")
+    # the whole text is JSON or nothing: prose around it, or a code fence, is their infeasible
+    prose = mw.read_answer('Sure! {"thought": "t", "action": {"name": "click", "x": 1, "y": 2}}')
+    assert prose.thought == "Could not parse predicted action: Expecting value: line 1 column 1 (char 0)"
+    trailing = mw.read_answer('{"thought": "t", "action": {"name": "noop"}} done')
+    assert trailing.thought.startswith("Could not parse predicted action: Extra data: line 1 column")
+    assert mw.read_answer('{"thought": "t"}').thought == ("Could not parse predicted action: Expected 'action' or "
+                                                          "'name' key in parsed JSON but didnt get it.")
+    nameless = mw.read_answer('{"thought": "look", "action": {"x": 3}}')
+    assert nameless == mw.ModelStep(thought="look", action={"x": 3}), "kept as the model gave it"
+    with pytest.raises(mw.AnswerError):
+        mw.read_answer('{"thought": ["not", "text"], "action": {"name": "noop"}}')
+    with pytest.raises(mw.AnswerError):
+        mw.read_answer('{"thought": "t", "action": "click"}')
 
 
 def test_our_steps_are_written_as_the_answers_the_model_would_have_given():

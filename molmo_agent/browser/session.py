@@ -12,12 +12,14 @@ from urllib.parse import unquote_plus, urlparse
 
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import Page, sync_playwright
 
 from .. import actions as A
 from .. import stopping
 from ..keys import normalize_key
 from ..errors import BrowserError, ConfigError, NavigationBlockedError
+from ..harness import OURS, Harness
 from ..observation import Element, Observation, Tab
 from ..redaction import Secrets
 from . import scripts
@@ -282,8 +284,13 @@ class Browser:
         return events
 
     # -- observing ------------------------------------------------------------------------------
-    def observe(self, *, elements: bool = False) -> Observation:
-        self._adopt_new_tab()
+    def observe(self, *, elements: bool = False, adopt_tabs: bool = True) -> Observation:
+        """The page as it is now. `adopt_tabs`: a tab that opened since the last look becomes the active one
+        (ours); MolmoWeb's harness switches only to a tab that an action opened at once."""
+        if adopt_tabs:
+            self._adopt_new_tab()
+        else:
+            self._known_tabs = self.context.pages
         page = self.page
         self.check_url(page.url)
         mask = None
@@ -343,23 +350,100 @@ class Browser:
             raise BrowserError(f"could not open {url}: {str(exc).splitlines()[0]}") from exc
         self.check_url(self.page.url)
 
-    def execute(self, action: A.Action) -> bool | None:
-        """Carry out `action` and wait for the page to settle.
+    def execute(self, action: A.Action, harness: Harness = OURS) -> bool | None:
+        """Carry out `action` as `harness` says and give the page time to settle.
 
-        Returns, for typing, whether the field ends up holding the typed text; otherwise None.
+        Returns, for typing checked by our guards, whether the field ends up holding the typed text; else None.
         """
         navigations = self._navigations
         self._blocked.clear()
         try:
-            result = self._dispatch(action)
+            if harness.executor == "molmoweb":
+                result = self._act_as_molmoweb(action, harness.guards)
+                self._settle_as_molmoweb()
+            else:
+                result = self._dispatch(action)
+                self._settle(navigations)
         except PlaywrightError as exc:
             raise BrowserError(f"{action.name} failed: {str(exc).splitlines()[0]}") from exc
-        self._settle(navigations)
         if self._blocked:
             if self.page.url.startswith("chrome-error:"):
                 self.page.go_back(wait_until="load")  # back to where the agent was, not an error page
             raise self._blocked[-1]
         return result
+
+    # MolmoWeb's executor and waits (allenai/molmoweb `utils/envs/action_executor.py`, `browser_env.py`).
+    MOLMOWEB_CLICK_WAIT_S = 1.0
+    MOLMOWEB_NEW_TAB_WAIT_S = 2.0
+    MOLMOWEB_SETTLE_S = 0.5
+
+    def _act_as_molmoweb(self, action: A.Action, guards: bool) -> bool | None:
+        """As their executor acts: clicks with the left button (ours keeps the model's button under guards),
+        typing into whatever has focus with no check (ours checks under guards), the wheel where the mouse
+        is, a straight drag, a tab focus out of range ignored, fixed waits."""
+        page, mouse = self.page, self.page.mouse
+        match action:
+            case A.Click(x=x, y=y) | A.DoubleClick(x=x, y=y):
+                press = mouse.click if isinstance(action, A.Click) else mouse.dblclick
+                button = action.button if guards else "left"
+                self._opening_a_tab(lambda: (press(x, y, button=button), self._pause(self.MOLMOWEB_CLICK_WAIT_S)))
+            case A.Hover(x=x, y=y, duration=duration):
+                mouse.move(x, y)
+                self._pause(duration or 0)
+            case A.Drag(x=x, y=y, to_x=tx, to_y=ty):
+                mouse.move(x, y)
+                mouse.down()
+                mouse.move(tx, ty)
+                mouse.up()
+            case A.Type(x=None) if not guards:
+                page.keyboard.type(self.secrets.fill(action.text))
+            case A.Press(key=key):
+                page.keyboard.press(normalize_key(key))
+                if key.lower() == "enter":
+                    self._pause(self.MOLMOWEB_CLICK_WAIT_S)
+            case A.Goto(url=url):
+                url = self.secrets.fill(url)
+                self.check_url(url)
+                page.goto(url, wait_until="domcontentloaded")
+            case A.Back():
+                page.go_back()
+            case A.NewTab():
+                self._opening_a_tab(self.context.new_page)
+            case A.SwitchTab(index=index):
+                pages = self.context.pages
+                if 0 <= index < len(pages):
+                    pages[index].bring_to_front()
+                    self.page = pages[index]
+            case _:
+                return self._dispatch(action)
+        return None
+
+    def _opening_a_tab(self, act: Callable[[], object]) -> None:
+        """Do `act`; a tab it opens within their two seconds becomes the active one."""
+        try:
+            with self.context.expect_page(timeout=self.MOLMOWEB_NEW_TAB_WAIT_S * 1000) as opened:
+                act()
+        except PlaywrightTimeoutError:
+            return
+        page = opened.value
+        with contextlib.suppress(PlaywrightError):
+            page.wait_for_load_state("domcontentloaded", timeout=5000)
+        page.bring_to_front()
+        self.page = page
+        self.events.append(f"switched to new tab: {page.url}")
+
+    def _settle_as_molmoweb(self) -> None:
+        """Their wait after every action: half a second, every tab's and frame's DOMContentLoaded (3 s each at
+        most), the active tab's (5 s), half a second."""
+        self._pause(self.MOLMOWEB_SETTLE_S)
+        for page in self.context.pages:
+            for frame in [page, *page.frames]:
+                with contextlib.suppress(PlaywrightError):
+                    frame.wait_for_load_state("domcontentloaded", timeout=3000)
+        with contextlib.suppress(PlaywrightError):
+            self.page.wait_for_load_state("domcontentloaded", timeout=5000)
+        self._pause(self.MOLMOWEB_SETTLE_S)
+        self._known_tabs = self.context.pages
 
     def _dispatch(self, action: A.Action) -> bool | None:
         page, mouse = self.page, self.page.mouse
@@ -389,6 +473,11 @@ class Browser:
                 step = amount if amount is not None else 0.8 * (height if direction in ("up", "down") else width)
                 dx, dy = {"up": (0, -step), "down": (0, step), "left": (-step, 0), "right": (step, 0)}[direction]
                 mouse.move(x if x is not None else width / 2, y if y is not None else height / 2)
+                mouse.wheel(dx, dy)
+                page.wait_for_timeout(50)  # wheel scrolling is applied asynchronously
+            case A.Wheel(delta_x=dx, delta_y=dy, x=x, y=y):
+                if x is not None and y is not None:
+                    mouse.move(x, y)
                 mouse.wheel(dx, dy)
                 page.wait_for_timeout(50)  # wheel scrolling is applied asynchronously
             case A.SelectOption(x=x, y=y, option=option):

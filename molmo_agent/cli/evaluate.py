@@ -11,7 +11,7 @@ from ..errors import ConfigError, MolmoAgentError
 from ..run import make_policy
 from ..tasks import Task
 from ._common import (
-    API, API_KEY, BROWSER, ENDPOINT, HEADED, HISTORY, MAX_NEW_TOKENS, MODEL, PLANNER, PLANNER_KEY,
+    API, API_KEY, BROWSER, ENDPOINT, GUARDS, HEADED, HISTORY, MAX_NEW_TOKENS, MODEL, PLANNER, PLANNER_KEY,
     PLANNER_MODEL, POINTER, POLICY, SCALE, TEMPERATURE, TIMEOUT, TOP_P, VIEWPORT, app, choose_policy, fail,
     make_settings, out,
 )
@@ -53,8 +53,8 @@ def eval_(
     api_key: Optional[str] = API_KEY, timeout: float = TIMEOUT, viewport: str = VIEWPORT, scale: float = SCALE,
     headed: bool = HEADED, browser: Optional[str] = BROWSER, policy: str = POLICY, planner: Optional[str] = PLANNER,
     planner_model: Optional[str] = PLANNER_MODEL, planner_api_key: Optional[str] = PLANNER_KEY,
-    api: str = API, history: int = HISTORY, temperature: float = TEMPERATURE, top_p: float = TOP_P,
-    max_new_tokens: int = MAX_NEW_TOKENS,
+    api: str = API, history: int = HISTORY, guards: bool = GUARDS, temperature: float = TEMPERATURE,
+    top_p: float = TOP_P, max_new_tokens: int = MAX_NEW_TOKENS,
 ) -> None:
     """Run a suite of tasks (or MiniWoB++) in parallel and write results, a summary and a report."""
     import threading
@@ -94,7 +94,7 @@ def eval_(
             raise ConfigError("--ray-address is for --executor ray")
         out_dir = out_dir or Path("traces") / f"eval-{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
         choose_policy(settings, policy, planner, planner_model, planner_api_key, api=api, history=history,
-                      temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens)
+                      temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, guards=guards)
         if pointer in ("http", "molmo"):
             settings.pointer.build()  # bad pointer and model options fail before any episode starts
         if policy != "steps":

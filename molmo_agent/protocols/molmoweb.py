@@ -15,6 +15,8 @@ end the episode): `to_model_steps` writes any recorded step as the answers the m
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import re
 from typing import TYPE_CHECKING
@@ -59,7 +61,7 @@ def cut(text: str, limit: int = TEXT_LIMIT) -> str:
 def prompt(goal: str, history: list[ModelStep], *, page_index: int, title: str, url: str,
            keep: int = HISTORY) -> str:
     """The text a MolmoWeb checkpoint is given beside the screenshot, byte for byte."""
-    first = max(len(history) - keep, 0) if keep > 0 else len(history)
+    first = max(len(history) - keep, 0) if keep > 0 else 0  # as their `past_actions[-keep:]`: 0 shows all
     blocks = "".join(f"## Step {number}\nTHOUGHT: {step.thought}\nACTION: {step.action}\n"
                      for number, step in enumerate(history[first:], start=first + 1))
     user = (f"\n# GOAL\n{goal}\n\n# PREVIOUS STEPS\n{blocks}\n# CURRENTLY ACTIVE PAGE\n"
@@ -68,31 +70,59 @@ def prompt(goal: str, history: list[ModelStep], *, page_index: int, title: str, 
 
 
 def grounding_prompt(target: str) -> str:
-    """MolmoWeb's grounding mode: one element named, a bare click action answered."""
-    return f'{GROUNDING}:\n# GOAL\nClick "{target}".\n\n# ACTION\n\n'
+    """MolmoWeb's grounding mode: one element named, a bare click action answered. Their trainer joins the
+    style and the rendered template with ": " and the template's final newline is dropped when rendered."""
+    return f'{GROUNDING}: \n# GOAL\nClick "{target}".\n\n# ACTION\n'
 
 
 # -- reading an answer ------------------------------------------------------------------------------
+class AnswerError(ValueError):
+    """An answer MolmoWeb's harness cannot turn into an action at all (their ACTION_PREDICTION_ERROR): a
+    thought that is not text, an action that is not an object, a field of the wrong kind. Their episode
+    ends there."""
+
+
 def parse_answer(text: str) -> ModelStep | None:
-    """The model's thought and action, or None when the text holds no action."""
+    """The model's thought and action found anywhere in `text` (a lenient reading for exports of other
+    models' traces), or None when the text holds no action."""
     data = json_object(text) if isinstance(text, str) else None
     action = data.get("action", data if "name" in data else None) if data else None
     if not isinstance(action, dict) or not isinstance(action.get("name"), str):
         return None
     thought = data.get("thought") if isinstance(data.get("thought"), str) else ""
-    if action["name"] == "send_msg_to_user":
-        action = {**action, "msg": cut(str(action.get("msg", "")), MESSAGE_LIMIT)}
-    return ModelStep(thought=thought, action=action)
+    return ModelStep(thought=thought, action=_as_kept(action))
 
 
-def read_answer(text: str) -> ModelStep:
-    """As `parse_answer`, but what cannot be read becomes report_infeasible, as MolmoWeb does."""
-    answer = parse_answer(text)
-    if answer is not None:
-        return answer
-    why = "no JSON object" if json_object(text or "") is None else "no action with a name"
-    return ModelStep(thought=f"Could not parse predicted action: {why}",
-                     action={"name": "report_infeasible", "infeasibility_reason": f"Unparseable model output: {text}"})
+def read_answer(text: str | None) -> ModelStep:
+    """The answer as MolmoWeb's agent reads it (`agent/multimodal_agent.py`): the whole text must be JSON
+    with an `action` (or be a bare action with a `name`); anything else becomes report_infeasible whose
+    thought starts with the error, the raw text its reason. An action without a name is kept as given (it
+    is carried out as infeasible). Raises `AnswerError` where their harness ends the episode."""
+    try:
+        if text is None:
+            raise ValueError("the model gave no text")
+        data = json.loads(text)
+        if "action" in data:
+            action, thought = data["action"], data.get("thought", "")
+        elif "name" in data:
+            action, thought = data, ""
+        else:
+            raise ValueError("Expected 'action' or 'name' key in parsed JSON but didnt get it.")
+    except Exception as exc:  # noqa: BLE001 - every way of failing is theirs to report as infeasible
+        return ModelStep(thought=f"Could not parse predicted action: {exc}",
+                         action={"name": "report_infeasible", "infeasibility_reason": f"Unparseable model output: {text}"})
+    if not isinstance(action, dict):
+        raise AnswerError(f"the answer's action is not an object: {action!r}")
+    if not isinstance(thought, str):
+        raise AnswerError(f"the answer's thought is not text: {thought!r}")
+    return ModelStep(thought=thought, action=_as_kept(action))
+
+
+def _as_kept(action: dict) -> dict:
+    """The action as their history keeps it: a message cut to 1000 characters."""
+    if action.get("name") == "send_msg_to_user":
+        return {**action, "msg": cut(str(action.get("msg", "")), MESSAGE_LIMIT)}
+    return action
 
 
 def _pixel(value, size: int, *, clamp: bool = True) -> float:
@@ -109,17 +139,17 @@ def _key(key) -> str | None:
     return _ALLOWED.get(str(key).lower()) if key is not None else None
 
 
-def _scroll(action: dict, size: tuple[int, int], at: bool) -> A.Scroll:
+def _wheel(action: dict, size: tuple[int, int], at: bool) -> A.Wheel:
     dx, dy = (_pixel(action.get(k, 0.0), size[i], clamp=False) for i, k in enumerate(("delta_x", "delta_y")))
-    # Our scroll has one axis: the larger delta wins (MolmoWeb's scrolls are one-axis in practice).
-    direction = ("down" if dy >= 0 else "up") if abs(dy) >= abs(dx) else ("right" if dx > 0 else "left")
     where = {"x": _pixel(action.get("x", 0.0), size[0]), "y": _pixel(action.get("y", 0.0), size[1])} if at else {}
-    return A.Scroll(direction=direction, amount=max(abs(dx), abs(dy)), **where)
+    return A.Wheel(delta_x=dx, delta_y=dy, **where)
 
 
 def to_action(action: dict, size: tuple[int, int]) -> A.Action:
     """MolmoWeb's action as ours, in pixels of the image of `size` the model saw (send it at CSS size and
-    these are CSS pixels). Anything MolmoWeb itself would not carry out becomes `Infeasible`."""
+    these are CSS pixels), as their agent converts it. What their agent would turn into report_infeasible is
+    `Infeasible`; what it could not convert at all (a coordinate that is not a number, a button that is not
+    one) raises `AnswerError`."""
     name = action.get("name")
 
     def at(x: str = "x", y: str = "y") -> dict:
@@ -137,7 +167,7 @@ def to_action(action: dict, size: tuple[int, int]) -> A.Action:
                 to = at("to_x", "to_y")
                 return A.Drag(**at("from_x", "from_y"), to_x=to["x"], to_y=to["y"])
             case "scroll" | "scroll_at":
-                return _scroll(action, size, at=name == "scroll_at")
+                return _wheel(action, size, at=name == "scroll_at")
             case "keyboard_type" | "type":
                 return A.Type(text=str(action.get("text", "")), clear=False)
             case "keyboard_press" | "keypress":
@@ -156,7 +186,7 @@ def to_action(action: dict, size: tuple[int, int]) -> A.Action:
             case "select_option":
                 return A.SelectOption(option=str(action["option"]), **at())
     except (KeyError, TypeError, ValueError, OverflowError) as exc:  # OverflowError: JSON integers have no size limit
-        return A.Infeasible(reason=f"Unsupported action: {action} ({type(exc).__name__})")
+        raise AnswerError(f"cannot carry out {action}: {type(exc).__name__}: {str(exc).splitlines()[0]}") from None
     return A.Infeasible(reason=f"Unsupported action type: {name}. Predicted: {action}")
 
 
@@ -166,17 +196,9 @@ def _browser_nav(action: dict) -> A.Action:
             return A.Back()
         case "new_tab":
             return A.NewTab()
-        case "tab_focus" if isinstance(action.get("index"), int) and action["index"] >= 0:
-            return A.SwitchTab(index=action["index"])
-    return A.Infeasible(reason=f"Unsupported browser_nav: {action}")
-
-
-def exit_answer(message: str, history: list[A.Action]) -> str | None:
-    """The episode's answer when the model says [EXIT]: its last [ANSWER], else what follows [EXIT]."""
-    for action in reversed(history):
-        if isinstance(action, A.Message) and action.text.startswith(ANSWER):
-            return action.text[len(ANSWER):].strip()
-    return message[len(EXIT):].strip() or None
+        case "tab_focus":  # no index, or one out of range, is a no-op for their executor; "1" is read as 1
+            return A.SwitchTab(index=int(action.get("index", -1)))
+    raise ValueError(f"nav_type {action.get('nav_type')!r} is not go_back, new_tab or tab_focus")
 
 
 # -- writing our actions as the model's -----------------------------------------------------------
@@ -216,6 +238,11 @@ def from_action(action: A.Action, size: tuple[int, int]) -> list[dict]:
             return [{"name": "select_option", **_point(action, size), "option": option}]
         case A.Press(key=key):
             return [{"name": "keyboard_press", "key": _key_name(key)}]
+        case A.Wheel(delta_x=dx, delta_y=dy):
+            deltas = {"delta_x": _percent(dx, size[0]), "delta_y": _percent(dy, size[1])}
+            if action.x is None or action.y is None:
+                return [{"name": "scroll", **deltas}]
+            return [{"name": "scroll_at", **_point(action, size), **deltas}]
         case A.Scroll(direction=direction, amount=amount):
             axis = 1 if direction in ("up", "down") else 0
             pixels = amount if amount is not None else 0.8 * size[axis]
@@ -259,4 +286,13 @@ def to_model_steps(step: "StepRecord", size: tuple[int, int]) -> list[ModelStep]
 
 
 def history(steps: list["StepRecord"], size: tuple[int, int]) -> list[ModelStep]:
-    return [model_step for step in steps for model_step in to_model_steps(step, size)]
+    """A run's earlier steps as the model's history: its own answers as their agent kept them (the raw text
+    read again the same way), and steps it did not take as the answers that do the same."""
+    shown = []
+    for step in steps:
+        answer = None
+        if step.policy_raw is not None:
+            with contextlib.suppress(AnswerError):  # never in a run of theirs: such an answer ends it
+                answer = read_answer(step.policy_raw)
+        shown.extend([answer] if answer is not None else to_model_steps(step, size))
+    return shown
