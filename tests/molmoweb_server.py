@@ -32,7 +32,7 @@ class Seen:
 
 class ScriptedMolmoWeb:
     def __init__(self, pointer, script: list | dict) -> None:
-        """`script`: ("click", TARGET) | ("field", LABEL) | ("select", LABEL, OPTION) | ("action", DICT)
+        """`script`: ("click", TARGET) | ("field", LABEL[, DX]) (DX: CSS px right of the field's centre) | ("select", LABEL, OPTION) | ("action", DICT)
         | ("raw", TEXT); each answered with a thought naming it. Or, for many episodes, {words of a goal:
         [steps of its 1st episode, steps of its 2nd, ...]}: the step is the one after those in the prompt's
         history, and the episodes' scripts are taken in turn."""
@@ -43,12 +43,12 @@ class ScriptedMolmoWeb:
         self.faults: list[str] = []
         self.lock = threading.Lock()
 
-    def _percent(self, target: str, png: bytes, field: bool) -> dict:
+    def _percent(self, target: str, png: bytes, field: bool, dx: float = 0.0) -> dict:
         size = Image.open(io.BytesIO(png)).size
         observation = Observation(screenshot=png, image_size=size, viewport=size, scale=1, url="", title="",
                                   tabs=[], active_tab=0, dom_signature="")
         point = self.pointer.locate(target, observation, field=field).points[0]
-        return {"x": round(100 * point.x / size[0], 2), "y": round(100 * point.y / size[1], 2)}
+        return {"x": round(100 * (point.x + dx) / size[0], 2), "y": round(100 * point.y / size[1], 2)}
 
     def _next(self, prompt: str):
         if isinstance(self.script, list):
@@ -71,7 +71,7 @@ class ScriptedMolmoWeb:
         if kind == "click":
             action = {"name": "click", **self._percent(step[1], png, field=False)}
         elif kind == "field":
-            action = {"name": "click", **self._percent(step[1], png, field=True)}
+            action = {"name": "click", **self._percent(step[1], png, field=True, dx=step[2] if len(step) > 2 else 0.0)}
         elif kind == "select":
             action = {"name": "select_option", **self._percent(step[1], png, field=True), "option": step[2]}
         else:

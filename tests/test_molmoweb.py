@@ -172,7 +172,8 @@ BOOKING = [
     ("click", "Accept all"), ("click", "Round trip"),
     ("field", "From"), ("action", {"name": "keyboard_type", "text": "SFO"}),
     ("field", "To"), ("action", {"name": "keyboard_type", "text": "JFK"}),
-    ("field", "Depart"), ("action", {"name": "keyboard_type", "text": "2026-12-24"}),
+    # a date field takes keystrokes segment by segment from its first one (month/day/year here), as for a person
+    ("field", "Depart", -175), ("action", {"name": "keyboard_type", "text": "12242026"}),
     ("select", "Cabin", "Business"), ("click", "Search flights"),
     ("action", {"name": "scroll", "delta_x": 0, "delta_y": 60}), ("click", "Book MA 417"),
     ("field", "First name"), ("action", {"name": "keyboard_type", "text": "Ada"}),
@@ -189,19 +190,19 @@ def test_a_molmoweb_server_books_the_demo_end_to_end(tmp_path, ocr_pointer, api)
     with molmoweb_server(ocr_pointer, BOOKING) as (base, model):
         model.faults.append("predictor-error" if api == "molmoweb" else "500")  # retried like a dropped line
         endpoint = base if api == "molmoweb" else f"{base}/v1"
+        named = ["--model", "allenai/MolmoWeb-8B"] if api == "openai" else []  # their /predict names no model
         done = cli("run", "--task", str(DEMO_SITE.parent / "task.yaml"), "--policy", "molmoweb", "--endpoint", endpoint,
-                   "--model", "allenai/MolmoWeb-8B", "--api", api, "--timeout", "120", "--out", str(tmp_path),
-                   timeout=300)
+                   *named, "--api", api, "--timeout", "120", "--out", str(tmp_path), timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "answer: Booked MA 417 for Ada Lovelace" in done.stdout
     [run_dir] = tmp_path.iterdir()
     trace = read_trace(run_dir)
     assert trace.end.status == "success" and trace.end.answer == "Booked MA 417 for Ada Lovelace"
     assert trace.header.policy_model["api"] == api
-    assert [s.intent.name for s in trace.steps[-2:]] == ["message", "done"], "[ANSWER] goes on, [EXIT] ends"
+    assert trace.steps[-1].intent.text.startswith("[ANSWER]"), "a run ends at [ANSWER], as their client's does"
 
     seen = model.seen[1:]  # the first answer was the scripted fault
-    assert len(seen) == len(BOOKING) == len(trace.steps)
+    assert len(seen) == len(BOOKING) - 1 == len(trace.steps), "[EXIT] was never asked for"
     assert all(s.image.size == (1280, 720) and s.image.format == "PNG" and s.image.mode == "RGB" for s in seen)
     assert all(s.sampling["temperature"] == 0.7 and s.sampling["top_p"] == 0.8 for s in seen)
     title, url = trace.steps[0].observation.title, trace.steps[0].observation.url
@@ -226,24 +227,26 @@ def _policy(base: str, **options):
     return MolmoWebPolicy(model, **options)
 
 
-def test_infeasible_and_unreadable_answers_go_on_until_three_in_a_row(tmp_path, ocr_pointer, pages_url):
+def test_infeasible_and_unreadable_answers_are_recorded_and_the_run_goes_on(tmp_path, ocr_pointer, pages_url):
     script = [("raw", "I am not sure."),
               ("action", {"name": "report_infeasible", "infeasibility_reason": "captcha"}),
               ("action", {"name": "send_msg_to_user", "msg": "Still looking."}),
               ("raw", "{broken json"),
               ("action", {"name": "report_infeasible", "infeasibility_reason": "login wall"}),
-              ("action", {"name": "keyboard_press", "key": "PageDown"})]
+              ("action", {"name": "keyboard_press", "key": "PageDown"}),
+              ("action", {"name": "send_msg_to_user", "msg": "[EXIT]"})]
     with molmoweb_server(ocr_pointer, script) as (base, model):
         result = run_policy(_policy(base), goal="Read the page", name="infeasible", start_url=f"{pages_url}actions.html",
                             settings=settings(tmp_path))
     trace = read_trace(result.run_dir)
     assert [s.intent.name for s in trace.steps] == ["infeasible", "infeasible", "message", "infeasible",
-                                                    "infeasible", "fail"]
-    assert result.status == "failed" and result.end.reason.startswith("Unsupported keypress")
+                                                    "infeasible", "infeasible", "message"]
+    assert result.status == "success" and trace.steps[5].intent.reason.startswith("Unsupported keypress")
     assert trace.steps[0].thought.startswith("Could not parse predicted action")
     assert trace.steps[0].policy_raw == "I am not sure.", "the raw answer is kept"
-    assert ("THOUGHT: Could not parse predicted action: no JSON object\nACTION: {'name': 'report_infeasible', "
-            "'infeasibility_reason': 'Unparseable model output: I am not sure.'}\n") in model.seen[1].prompt
+    assert ("THOUGHT: Could not parse predicted action: Expecting value: line 1 column 1 (char 0)\nACTION: "
+            "{'name': 'report_infeasible', 'infeasibility_reason': 'Unparseable model output: I am not sure.'}\n"
+            ) in model.seen[1].prompt
 
 
 def test_each_action_kind_is_carried_out_on_the_page(tmp_path, ocr_pointer, pages_url):
@@ -261,11 +264,11 @@ def test_each_action_kind_is_carried_out_on_the_page(tmp_path, ocr_pointer, page
         {"name": "browser_nav", "nav_type": "tab_focus", "index": 0},
         {"name": "send_msg_to_user", "msg": "[EXIT]"},
     ]]
-    checks = [Check(js="window.log.some(e => e.type === 'contextmenu')"),
+    checks = [Check(js="!window.log.some(e => e.type === 'contextmenu')"),  # their executor clicks left, always
               Check(js="window.log.some(e => e.type === 'dblclick' && e.button === 0)"),
               Check(js="window.log.some(e => e.type === 'hovered' && e.ms >= 550)"),
               Check(js="window.log.some(e => e.type === 'down' && Math.abs(e.x - 640) <= 1 && Math.abs(e.y - 360) <= 1)"),
-              Check(js="window.log.some(e => e.type === 'up' && Math.abs(e.x - 1034) <= 12 && Math.abs(e.y - 504) <= 12)"),
+              Check(js="window.log.some(e => e.type === 'up' && Math.abs(e.x - 1024) <= 1 && Math.abs(e.y - 504) <= 1)"),
               Check(js="window.scrolled && window.scrolled[0] === 0 && window.scrolled[1] === 180"),
               Check(js="document.getElementById('field').value === 'hello'"),
               Check(js="window.log.some(e => e.type === 'enter')")]
@@ -275,8 +278,8 @@ def test_each_action_kind_is_carried_out_on_the_page(tmp_path, ocr_pointer, page
                             rules=RunRules(checks=checks))
     assert result.status == "success", result.end.reason
     trace = read_trace(result.run_dir)
-    assert [s.intent.name for s in trace.steps] == ["click", "double_click", "hover", "drag", "scroll", "click",
-                                                    "type", "press", "new_tab", "switch_tab", "done"]
+    assert [s.intent.name for s in trace.steps] == ["click", "double_click", "hover", "drag", "wheel", "click",
+                                                    "type", "press", "new_tab", "switch_tab", "message"]
     assert "tab" in trace.steps[8].outcome.changed and len(trace.steps[9].observation.tabs) == 2
     assert trace.steps[9].observation.active_tab == 1 and trace.steps[10].observation.active_tab == 0
 
