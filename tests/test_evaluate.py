@@ -230,3 +230,45 @@ def test_a_start_page_that_fails_to_load_is_retried_once_but_an_agent_failure_is
     assert not failed.success and failed.retried is None, "the agent's failure counts"
     assert flaky.requests == served + 1, "and is not run again"
     assert summarize(results)["retried"] == 1
+
+
+def _run_miniwob(tmp_path, name: str, steps: list[str], *, seed: int = 3, extra_setup: str = "", checks=(), **options):
+    from molmo_agent.checks import Check
+    from molmo_agent.run import run_task
+
+    task = miniwob.task(name, **options)
+    task = task.model_copy(update={"steps": steps, "checks": [*task.checks, *(Check(js=js) for js in checks)],
+                                   "setup": task.setup.replace("{seed}", str(seed)) + extra_setup})
+    return run_task(task, settings(tmp_path))
+
+
+DISPLAY_HIDDEN = "['reward-display', 'click-canvas', 'sync-task-cover'].every(id => !document.getElementById(id) " \
+                 "|| getComputedStyle(document.getElementById(id)).display === 'none')"
+
+
+def test_a_miniwob_episode_longer_than_minwobs_10_seconds_succeeds_as_agent_harnesses_run_it(tmp_path):
+    result = _run_miniwob(tmp_path, "click-test", ["wait 11s", 'click "Click Me!"'], checks=[DISPLAY_HIDDEN])
+    assert result.status == "success", result.end.reason
+    assert result.end.reward == 1.0 and result.end.seconds > 11
+
+
+def test_minwobs_own_timer_and_display_come_back_when_asked(tmp_path):
+    shown = _run_miniwob(tmp_path / "shown", "click-test", ['click "Click Me!"'], time_limit_s=10, display=True,
+                         checks=[f"!({DISPLAY_HIDDEN})"])
+    assert shown.status == "success", shown.end.reason
+    late = _run_miniwob(tmp_path / "late", "click-test", ["wait 2s", 'click "Click Me!"'], time_limit_s=1, display=True)
+    assert late.status == "failed" and late.end.reward == -1.0 and late.end.steps == 1, late.end.reason
+
+
+def test_an_episode_restarted_under_the_agent_ends_instead_of_going_on_with_the_old_instruction(tmp_path):
+    """MiniWoB's page starts a new problem when its timer runs out (here: at once, by script): the run ends
+    failed with that reason and never acts on the new problem with the old instruction."""
+    restart = " setTimeout(() => { core.endEpisode(0); core.startEpisodeReal(); }, 300);"
+    result = _run_miniwob(tmp_path, "click-button", ["wait 1s", 'click "Submit"'], extra_setup=restart)
+    assert result.status == "failed" and result.end.steps == 1, result.end.reason
+    assert result.end.reason.startswith("the page restarted its episode with a new goal")
+
+
+def test_miniwob_options_are_for_miniwob(tmp_path):
+    done = cli("eval", str(Path(__file__).parent.parent / "tasks" / "forms"), "--miniwob-display", "--out", str(tmp_path))
+    assert done.returncode == 2 and "are for eval miniwob" in done.stderr

@@ -41,6 +41,11 @@ def eval_(
     judge_method: Optional[str] = JUDGE_METHOD,
     episodes: int = typer.Option(1, "--episodes", min=1, help="episodes per task, at seeds S, S+1, ..."),
     seed: int = typer.Option(0, "--seed", help="first seed"),
+    miniwob_time_limit: Optional[float] = typer.Option(None, "--miniwob-time-limit", min=0.1, help="MiniWoB: the "
+                                                       "page's episode timer in seconds (default 1000, as agent "
+                                                       "harnesses; MiniWoB's own is 10)"),
+    miniwob_display: bool = typer.Option(False, "--miniwob-display", help="MiniWoB: show its reward panel and click "
+                                         "canvas (hidden by default, as agent harnesses do)"),
     workers: int = typer.Option(1, "--workers", min=1, max=32, help="episodes run in parallel (--executor local)"),
     executor: str = typer.Option("local", "--executor", help="local (threads in this process) or ray (one Ray task "
                                  "per episode; a local cluster unless --ray-address or RAY_ADDRESS)"),
@@ -75,6 +80,8 @@ def eval_(
         settings.browser.url_map = parse_map_url(map_url)
         only = [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None
         live = suite if suite in BENCHMARKS else None
+        if suite != "miniwob" and (miniwob_time_limit is not None or miniwob_display):
+            raise ConfigError("--miniwob-time-limit and --miniwob-display are for eval miniwob")
         if not live and (file or sites or level or ids or limit or patches or start != "site"):
             raise ConfigError("FILE, --sites, --level, --ids, --limit, --patches and --start are for published "
                               "benchmarks: eval webvoyager FILE.jsonl, eval mind2web FILE.json")
@@ -83,7 +90,8 @@ def eval_(
             chosen, recorded = live_episodes(live, file, sites=sites, level=level, ids=ids, limit=limit,
                                              patches=patches, start=start, episodes=episodes, seed=seed)
         elif suite == "miniwob":
-            chosen = miniwob.episodes(only, count=episodes, seed=seed)
+            chosen = miniwob.episodes(only, count=episodes, seed=seed, display=miniwob_display,
+                                      time_limit_s=miniwob_time_limit or miniwob.AGENT_TIME_LIMIT_S)
         else:
             chosen = load_suite(suite, only=only, episodes=episodes, seed=seed)
         name = Path(file).stem if live else "miniwob" if suite == "miniwob" else Path(suite).stem
