@@ -96,8 +96,11 @@ ANSWERS = st.one_of(
 
 @target("molmoweb answers", ANSWERS, '{"action": {"name": "click", "x": ' + "9" * 400 + ', "y": 1}}')
 def molmoweb_answers(text: str) -> str:
-    step = molmoweb.read_answer(text)  # never raises: unreadable answers become report_infeasible
-    action = molmoweb.to_action(step.action, SIZE)
+    try:  # unreadable answers become report_infeasible; what cannot be converted at all ends their episode
+        step = molmoweb.read_answer(text)
+        action = molmoweb.to_action(step.action, SIZE)
+    except molmoweb.AnswerError:
+        return "refused"
     assert isinstance(action, A._Action)
     _inside_image(action)
     said = molmoweb.from_action(action, SIZE)  # what we executed, said back as the model's answers
