@@ -395,7 +395,11 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(request
     and in this process with every prompt it sends kept), through serve's OpenAI API and through serve's
     MolmoWeb API (/predict), and as the planner through serve with the same model pointing, served too (the
     `run "book a flight" --url` set-up, no DOM anywhere). Greedy (--temperature 0): a tiny model is not sure
-    enough of itself to sample. Three earlier steps in the prompt (MolmoWeb's agent class default)."""
+    enough of itself to sample. Three earlier steps in the prompt (MolmoWeb's agent class default). With our
+    guards (`--guards`): the recordings type the date as our step language does (the whole ISO date into the
+    field), which MolmoWeb's own executor cannot do with keystrokes; this test is about the loop, not the
+    harness (tests/test_harness.py)."""
+    from molmo_agent.harness import MOLMOWEB
     from molmo_agent.models.loading import MolmoModel
     from molmo_agent.models.sampling import Sampling
     from molmo_agent.policies.molmoweb import MolmoWebPolicy
@@ -413,7 +417,7 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(request
     task = load_task(task_file)
     done = cli("run", "--task", task_file, "--policy", "molmoweb", "--model", str(trained.out), "--pointer", "dom",
                "--site-url", DEMO_ADDRESS, "--out", str(tmp_path / "runs"), "--temperature", "0", "--history", "3",
-               timeout=600)
+               "--guards", timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "success after 20 steps" in done.stdout, "14 steps, six of them typing: a click, then keyboard_type"
 
@@ -421,7 +425,8 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(request
     greedy = Sampling(temperature=0)
     model = Asked(MolmoModel(str(trained.out)))
     request.addfinalizer(model.close)
-    for name, policy, fmt in (("web", MolmoWebPolicy(model, history=3, sampling=greedy), "molmoweb"),
+    guarded = MOLMOWEB.with_options(guards=True)
+    for name, policy, fmt in (("web", MolmoWebPolicy(model, history=3, sampling=greedy, harness=guarded), "molmoweb"),
                               ("plans", PlannerPolicy(model, sampling=greedy), "planner")):
         model.prompts = []
         result = run_task(task, settings(tmp_path / f"kept-{name}", site_url=DEMO_ADDRESS), policy=policy)
@@ -440,7 +445,7 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(request
                       "--temperature", "0", timeout=600)
         for api, endpoint in (("openai", f"{base}/v1"), ("molmoweb", base)):
             over_http = settings(tmp_path / f"web-{api}", site_url=DEMO_ADDRESS)
-            over_http.policy, over_http.sampling, over_http.history = "molmoweb", greedy, 3
+            over_http.policy, over_http.sampling, over_http.history, over_http.guards = "molmoweb", greedy, 3, True
             over_http.pointer = PointerSettings(name="dom", endpoint=endpoint, model=trained.out.name, api=api)
             web[api] = run_task(task, over_http)
     assert planned.returncode == 0, planned.stdout + planned.stderr
