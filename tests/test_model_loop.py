@@ -215,7 +215,7 @@ class Trained:
 # The first round is what usually closes the loop; later rounds go on more gently until it is closed.
 FIRST = dict(batch_size=8, lr=3e-3, lr_vision=3e-3, lr_connector=3e-3, warmup_steps=20)
 LATER = dict(batch_size=8, lr=1e-3, lr_vision=1e-3, lr_connector=1e-3, warmup_steps=0, steps=150)
-ROUNDS = 5
+ROUNDS = 8
 
 
 def _train_until_reproduced(base: Path, datasets: list[Path], out: Path, first_steps: int) -> tuple[Path, int, float]:
