@@ -212,30 +212,39 @@ class Trained:
         self.out, self.exports, self.steps, self.seconds = out, exports, steps, seconds
 
 
-# The first round is what usually closes the loop; later rounds go on more gently until it is closed.
+# The first round is what usually closes the loop; later rounds go on more gently until it is closed. A tiny
+# model's training is chaotic: screenshots that differ by one level in a few anti-aliased pixels (Chromium does
+# not rasterise rounded corners identically every time) decide whether it settles where every row is answered
+# or where two layouts are confused, whatever the later rounds do. So a run that has not closed the loop after
+# ROUNDS starts again from the untrained model with its data in another order (another seed).
 FIRST = dict(batch_size=8, lr=3e-3, lr_vision=3e-3, lr_connector=3e-3, warmup_steps=20)
 LATER = dict(batch_size=8, lr=1e-3, lr_vision=1e-3, lr_connector=1e-3, warmup_steps=0, steps=150)
-ROUNDS = 8
+ROUNDS = 5
+STARTS = 3
 
 
-def _train_until_reproduced(base: Path, datasets: list[Path], out: Path, first_steps: int) -> tuple[Path, int, float]:
-    """Train from `base` until every training row of `datasets` is answered word for word, greedily: a run that
-    meets the recorded screens and prompts is then answered as it was recorded. Returns (model, steps, seconds)."""
+def _train_until_reproduced(initial: Path, datasets: list[Path], out: Path, first_steps: int) -> tuple[Path, int, float]:
+    """Train from `initial` until every training row of `datasets` is answered word for word, greedily: a run that
+    meets the recorded screens and prompts is then answered as it was recorded. Returns (model, steps, seconds),
+    the steps and seconds of every start counted."""
     from molmo_agent.models.loading import MolmoModel
     from molmo_agent.sft.score import unreproduced
     from molmo_agent.sft.train import TrainConfig, train
 
     steps, seconds, missed = 0, 0.0, []
-    for round_ in range(ROUNDS):
-        config = TrainConfig(steps=first_steps, **FIRST) if round_ == 0 else TrainConfig(seed=round_, **LATER)
-        result = train(datasets, base, out / f"molmo2-demo-{round_}", config)  # "molmo2": serve names its family
-        base, steps, seconds = result.out, steps + result.steps, seconds + result.seconds
-        with MolmoModel(str(base)) as model:
-            missed = unreproduced(model, datasets)
-        if not missed:
-            return base, steps, seconds
-    raise AssertionError(f"{len(missed)} training rows not reproduced after {steps} steps: " + "; ".join(
-        f"{m.expected!r} -> {m.answered!r}" for m in missed[:5]))
+    for start in range(STARTS):
+        base = initial
+        for round_ in range(ROUNDS):
+            seed = start * ROUNDS + round_
+            config = TrainConfig(steps=first_steps, seed=seed, **FIRST) if round_ == 0 else TrainConfig(seed=seed, **LATER)
+            result = train(datasets, base, out / f"molmo2-demo-{seed}", config)  # "molmo2": serve names its family
+            base, steps, seconds = result.out, steps + result.steps, seconds + result.seconds
+            with MolmoModel(str(base)) as model:
+                missed = unreproduced(model, datasets)
+            if not missed:
+                return base, steps, seconds
+    raise AssertionError(f"{len(missed)} training rows not reproduced after {STARTS} starts ({steps} steps): " +
+                         "; ".join(f"{m.expected!r} -> {m.answered!r}" for m in missed[:5]))
 
 
 @pytest.fixture(scope="module")
@@ -289,6 +298,32 @@ def test_a_batch_of_examples_processed_once_equals_the_processors_own_batch(tiny
         whole = collate([{k: v for k, v in e.items() if k != "inputs"} for e in batch])  # the processor's batch
         assert joined.keys() == whole.keys() and all(torch.equal(joined[k], whole[k]) for k in whole)
     assert len({e["inputs"]["input_ids"].shape[1] for e in examples}) > 1, "rows of different lengths were padded"
+
+
+def test_a_molmoweb_step_reaches_the_model_as_molmowebs_own_backend_gives_it(tiny, exports):
+    """Their HF backend (allenai/molmoweb `agent/model_backends.py`; shared/facts/molmoweb-protocol.md): one user
+    message, the text then the image, the processor's chat template applied, and the processor asked for no
+    `mm_token_type_ids`: MolmoWeb was trained with causal attention over the image's tokens. Token ids, attention
+    mask, pixel values and the image's pooling are ours byte for byte. A Molmo2 pointing prompt keeps Molmo2's
+    bidirectional attention over the image."""
+    import torch
+
+    from molmo_agent.models.loading import MolmoModel
+
+    row = _rows(exports["web"])[4]
+    image = Image.open(exports["web"] / "train" / row["file_name"]).convert("RGB")
+    with MolmoModel(str(tiny)) as model:
+        ours = model.inputs([image], [row["prompt"]])
+        processor = model.processor
+        messages = [{"role": "user", "content": [{"type": "text", "text": row["prompt"]}, {"type": "image", "image": image}]}]
+        text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        theirs = processor(images=[image], text=text, padding=True, return_tensors="pt", return_mm_token_type_ids=False)
+        pointing = model.inputs([image], ["Point to the From\nPlease say 'There are none.' if it is not in the image."])
+    assert row["prompt"].startswith("molmo_web_think: ") and set(ours) == set(theirs)
+    assert "mm_token_type_ids" not in ours and {"input_ids", "attention_mask", "pixel_values"} <= set(ours)
+    for key, value in theirs.items():
+        assert torch.equal(ours[key], value), key
+    assert "mm_token_type_ids" in pointing and pointing["mm_token_type_ids"].sum() > 0
 
 
 def test_a_transparent_screenshot_is_composited_onto_white():

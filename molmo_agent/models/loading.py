@@ -13,6 +13,7 @@ from pathlib import Path
 from PIL import Image
 
 from ..errors import ConfigError
+from ..protocols import molmoweb
 from .batcher import Batcher
 
 VLLM_HINT = (
@@ -152,10 +153,13 @@ class MolmoModel:
 
     @staticmethod
     def prompt_with(processor):
-        """The model's chat format around one image and a text: the same at training and at inference."""
+        """The model's chat format around one image and a text: the same at training and at inference. A
+        MolmoWeb prompt puts the text first, as MolmoWeb's backend does (the chat template decides where the
+        image's tokens go); others the image first, as Molmo2's own examples do."""
 
         def prompt(text: str) -> str:
-            messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": text}]}]
+            parts = [{"type": "image"}, {"type": "text", "text": text}]
+            messages = [{"role": "user", "content": parts[::-1] if molmoweb.speaks(text) else parts}]
             if getattr(processor, "chat_template", None):
                 return processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
             return f"{processor.image_token}{text}"
@@ -164,6 +168,15 @@ class MolmoModel:
 
     def prompt(self, text: str) -> str:
         return self.prompt_with(self.processor)(text)
+
+    def inputs(self, images: list[Image.Image], prompts: list[str]) -> dict:
+        """The model's inputs for (image, prompt) pairs, left-padded. A MolmoWeb prompt's row has no
+        bidirectional attention over its image tokens (`protocols.molmoweb.speaks`): a batch of them only has no
+        `mm_token_type_ids`, as MolmoWeb's backend asks the processor; a mixed batch has that row's zeroed."""
+        self.processor.tokenizer.padding_side = "left"
+        inputs = dict(self.processor(images=[[rgb(i)] for i in images], text=[self.prompt(p) for p in prompts],
+                                     padding=True, return_tensors="pt"))
+        return causal_images(inputs, [molmoweb.speaks(p) for p in prompts])
 
     def generate(self, images: list[Image.Image], prompts: list[str], *, max_new_tokens: int = 48,
                  temperature: float = 0.0, top_p: float = 1.0, **context) -> list[str]:
@@ -191,9 +204,7 @@ class MolmoModel:
             padded = next((size for size in BATCH_SIZES if size >= count), count)
             images, prompts = images + [images[-1]] * (padded - count), prompts + [prompts[-1]] * (padded - count)
         tokenizer = self.processor.tokenizer
-        tokenizer.padding_side = "left"
-        inputs = self.processor(images=[[rgb(i)] for i in images], text=[self.prompt(p) for p in prompts],
-                                padding=True, return_tensors="pt")
+        inputs = self.inputs(images, prompts)
         prompt_length = inputs["input_ids"].shape[1]
         with torch.inference_mode():
             inputs = {k: v.to(self.device) if hasattr(v, "to") else v for k, v in inputs.items()}
@@ -201,12 +212,26 @@ class MolmoModel:
                 inputs["pixel_values"] = inputs["pixel_values"].to(self.dtype)
             config = copy.copy(self.generation_config)
             config.max_new_tokens = max_new_tokens
-            if temperature > 0:
-                config.update(do_sample=True, temperature=temperature, top_p=top_p, top_k=0)
+            if temperature > 0:  # top_k stays the generation default, as MolmoWeb's backend leaves it
+                config.update(do_sample=True, temperature=temperature, top_p=top_p)
             if self.fast:
                 config.max_cache_len = -(-(prompt_length + max_new_tokens) // CACHE_STEP) * CACHE_STEP
             output = self.model.generate(**inputs, generation_config=config)
         return [tokenizer.decode(row, skip_special_tokens=True).strip() for row in output[:count, prompt_length:]]
+
+
+def causal_images(inputs: dict, causal: list[bool]) -> dict:
+    """`inputs` with no bidirectional attention over the image tokens of the rows marked `causal`: without
+    `mm_token_type_ids` when every row is (what the processor gives when asked not to return them), else with
+    those rows' zeroed (training needs the key whenever it is there for one row)."""
+    if all(causal):
+        inputs.pop("mm_token_type_ids", None)
+    elif any(causal) and "mm_token_type_ids" in inputs:
+        import torch
+
+        inputs["mm_token_type_ids"] = inputs["mm_token_type_ids"].clone()
+        inputs["mm_token_type_ids"][torch.tensor(causal)] = 0
+    return inputs
 
 
 @functools.lru_cache(maxsize=4)

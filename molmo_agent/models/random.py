@@ -13,10 +13,11 @@ from pathlib import Path
 
 IMAGE_TOKENS = ["<|image|>", "<|video|>", "<im_patch>", "<im_col>", "<im_start>", "<low_res_im_start>",
                 "<frame_start>", "<im_end>", "<frame_end>", "<im_low>"]
-CHAT_TEMPLATE = (
+CHAT_TEMPLATE = (  # like Molmo2's own, the image's tokens come first wherever the image is in the message
     "{% for message in messages %}{% if message['role'] == 'user' %}User:"
-    "{% for part in message['content'] %}{% if part['type'] == 'image' %}<|image|>{% else %} {{ part['text'] }}"
-    "{% endif %}{% endfor %}{% else %} {{ message['content'][0]['text'] }}{% endif %}{% endfor %}"
+    "{% for part in message['content'] %}{% if part['type'] == 'image' %}<|image|>{% endif %}{% endfor %}"
+    "{% for part in message['content'] %}{% if part['type'] != 'image' %} {{ part['text'] }}{% endif %}{% endfor %}"
+    "{% else %} {{ message['content'][0]['text'] }}{% endif %}{% endfor %}"
     "{% if add_generation_prompt %} Assistant:{% endif %}"
 )
 IMAGE_SIZE = 112  # pixels per crop side: 8x8 patches of 14

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 SYSTEM = "molmo_web_think"
 GROUNDING = "web_grounding"
+STYLES = (SYSTEM, GROUNDING, "screenshot_qa")
+"""The prompt styles a MolmoWeb checkpoint was trained on: agent steps, pointing, questions on a screenshot."""
 HISTORY = 10
 """Earlier steps shown by default: MolmoWeb's reference client and its training data use 10."""
 TEXT_LIMIT = 100  # a title or URL longer than this is cut, the postfix included
@@ -73,6 +75,13 @@ def grounding_prompt(target: str) -> str:
     """MolmoWeb's grounding mode: one element named, a bare click action answered. Their trainer joins the
     style and the rendered template with ": " and the template's final newline is dropped when rendered."""
     return f'{GROUNDING}: \n# GOAL\nClick "{target}".\n\n# ACTION\n'
+
+
+def speaks(prompt: str) -> bool:
+    """Whether `prompt` is in one of MolmoWeb's styles. Such prompts are given to a model as MolmoWeb's own
+    backend gives them (`models.loading`): the text before the image, and no bidirectional attention over the
+    image's tokens, with which MolmoWeb was not trained (their processor call: return_mm_token_type_ids=False)."""
+    return prompt.startswith(tuple(f"{style}:" for style in STYLES))
 
 
 # -- reading an answer ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from ..errors import ConfigError
+from ..protocols import molmoweb
 
 LORA_TARGETS = r".*language_model\.layers\.\d+\.(self_attn\.(q|k|v|o)_proj|mlp\.(gate|up|down)_proj)"
 GROUPS = {"vision": "model.vision_tower.", "connector": "model.multi_modal_projector."}
@@ -92,14 +93,19 @@ ENCODED_BUDGET = 2 * 2**30
 def _encode(processor, prompt_of: Callable[[str], str], row: dict) -> dict:
     """Token ids and labels for one example: -100 on the prompt and the image, the answer learned. `inputs` is
     the processor's whole output for the example (its image processed once, not at every step)."""
+    import torch
+
     image = row["image"].convert("RGB")
     prompt = prompt_of(row["prompt"])
     full = prompt + " " + row["answer"] + processor.tokenizer.eos_token
-    inputs = processor(images=[[image]], text=[full], return_tensors="pt")
+    inputs = dict(processor(images=[[image]], text=[full], return_tensors="pt"))
     prompt_len = processor(images=[[image]], text=[prompt], return_tensors="pt")["input_ids"].shape[1]
     labels = inputs["input_ids"].clone()
     labels[:, :prompt_len] = -100
-    return {"image": image, "text": full, "labels": labels[0], "inputs": dict(inputs)}
+    causal = molmoweb.speaks(row["prompt"])  # trained as it will be asked (models.loading.MolmoModel.inputs)
+    if causal and "mm_token_type_ids" in inputs:
+        inputs["mm_token_type_ids"] = torch.zeros_like(inputs["mm_token_type_ids"])
+    return {"image": image, "text": full, "labels": labels[0], "inputs": inputs, "causal": causal}
 
 
 def _keep_processed(examples: list[dict]) -> None:
@@ -132,6 +138,8 @@ class _Collator:
             self.processor.tokenizer.padding_side = "right"
             inputs = dict(self.processor(images=[[e["image"]] for e in examples], text=[e["text"] for e in examples],
                                          padding=True, return_tensors="pt"))
+            if "mm_token_type_ids" in inputs:  # the key stays for training; MolmoWeb rows' are zeros
+                inputs["mm_token_type_ids"][torch.tensor([e["causal"] for e in examples])] = 0
         labels = torch.full_like(inputs["input_ids"], -100)
         for row, e in enumerate(examples):
             labels[row, : len(e["labels"])] = e["labels"]
