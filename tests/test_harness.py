@@ -22,6 +22,7 @@ SHORT_FIELD = {"name": "click", "x": 19.53, "y": 15.97}       # maxlength 4
 TARGET = {"name": "click", "x": 54.69, "y": 20.83}
 FRAME_FIELD = {"name": "click", "x": 21.41, "y": 49.72}       # an input in a frame from another origin
 SCROLL = {"name": "scroll", "delta_x": 0, "delta_y": 50}      # the page cannot scroll
+LATER = {"name": "click", "x": 78.13, "y": 20.83}             # opens a tab 2.5 s after the click
 
 
 def act(action: dict) -> tuple:
@@ -52,6 +53,7 @@ ROWS = [
     ("four scrolls on a page that cannot scroll", [act(SCROLL)] * 4 + [EXIT], None, "3 times on an unchanged page"),
     ("three unreadable answers in a row", [("raw", "Let me think."), ("raw", "```json\n{}\n```"), ("raw", "{oops"), EXIT],
      None, "3 answers in a row were infeasible"),
+    ("an action that fails", [act({"name": "goto", "url": "file:///etc/hostname"}), EXIT], None, "pass --allow-file"),
     ("a right click", [act({**TARGET, "button": "right"}), EXIT],
      "log.length === 1 && log[0].type === 'click' && log[0].button === 0", None),
 ]
@@ -133,3 +135,23 @@ def test_their_server_needs_no_model_name_and_cannot_be_asked_for_greedy_answers
                    "--endpoint", base, "--out", str(tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
     assert "answer: fine" in done.stdout
+
+
+def test_their_waits_after_each_action(tmp_path, ocr_pointer, pages_url):
+    """Lower bounds only: a click waits 1 s inside a 2 s window for a tab it opens; Enter 1 s; every action then
+    0.5 s, DOMContentLoaded of every tab and frame, 0.5 s (their `action_executor.py` and `browser_env.py`)."""
+    script = [act(TARGET), act({"name": "keyboard_press", "key": "Enter"}), act(SCROLL), EXIT]
+    result, trace, _ = run(tmp_path, ocr_pointer, pages_url, script)
+    assert result.status == "success", result.end.reason
+    click, enter, wheel = (s.timings["act"] for s in trace.steps[:3])
+    assert click >= 2.95 and enter >= 1.95 and wheel >= 0.95, (click, enter, wheel)
+
+
+def test_a_tab_that_opens_later_than_its_action_is_not_switched_to(tmp_path, ocr_pointer, pages_url):
+    script = [act(LATER), act({"name": "noop", "noop_reason": "loading"}),
+              act({"name": "browser_nav", "nav_type": "tab_focus", "index": 1}), EXIT]
+    result, trace, _ = run(tmp_path, ocr_pointer, pages_url, script)
+    assert result.status == "success", result.end.reason
+    waited, focused, last = trace.steps[1:]
+    assert len(focused.observation.tabs) == 2 and focused.observation.active_tab == 0, "opened, not switched to"
+    assert last.observation.active_tab == 1 and last.observation.url.endswith("/frame-input.html"), "tab_focus 1"
