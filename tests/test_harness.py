@@ -81,6 +81,8 @@ def test_typing_reaches_a_field_in_a_frame_from_another_origin(tmp_path, ocr_poi
     result, trace, _ = run(tmp_path, ocr_pointer, pages_url, script, checks=["window.frameValue === 'hello'"])
     assert result.status == "success", result.end.reason
     assert trace.steps[1].outcome.ok and trace.steps[1].outcome.field_value_ok is None, "no value check"
+    guarded, _, _ = run(tmp_path / "ours", ocr_pointer, pages_url, script, guards=True)
+    assert guarded.status == "failed" and "nothing editable" in guarded.end.reason, "ours cannot read the frame back"
 
 
 def test_prose_around_the_json_is_their_infeasible_and_their_history(tmp_path, ocr_pointer, pages_url):

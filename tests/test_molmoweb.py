@@ -51,6 +51,8 @@ def test_prompt_keeps_the_last_ten_of_twelve_steps_with_their_numbers_and_cuts_l
                     f"Page 1: {cut_title} | {cut_url}\n\n# NEXT STEP\n")
     assert "## Step 2\n" not in text
     assert mw.prompt("G", steps, page_index=0, title="t", url="u", keep=3).count("## Step") == 3
+    every = mw.prompt("G", steps, page_index=0, title="t", url="u", keep=0)
+    assert every.count("## Step") == 12 and "## Step 1\n" in every, "0 shows all, as their past_actions[-0:]"
 
 
 def test_grounding_prompt_is_molmowebs_own_mode_as_their_trainer_renders_it():
