@@ -123,6 +123,7 @@ def _judgments_html(trace: Trace) -> str:
             f"<div>prompt:</div><pre>{e(c.text)}</pre><div>answer:</div><pre>{e(c.answer or '')}</pre></details>"
             for c in j.calls)
         points = f"<div>key points:</div><pre>{e(j.key_points)}</pre>" if j.key_points else ""
+        points += f"<div>why:</div><pre>{e(j.reason)}</pre>" if j.reason else ""
         sections.append(f'<section class="judge"><div><b>judge</b> {e(j.method)} ({e(j.model)}), {e(j.created_at)}: '
                         f"<span class='status-{'success' if j.verdict == 'success' else 'failed'}'>{e(j.verdict)}</span>"
                         f"</div>{points}{calls}</section>")

@@ -3,7 +3,7 @@ model would, from what it is sent:
 
 - WebVoyager's call: a verdict decided by the agent's final response (`verdicts`: words -> success, failure,
   or garbled, an answer that names no verdict);
-- WebJudge's key points: a numbered list; a screenshot: "Score: N" with N from `scores` by its label ("step 3",
+- WebJudge's key points: a numbered list; a screenshot: "**Score**: N" with N from `scores` by its label ("step 3",
   "the final page"; 2 otherwise); the final call: a status decided by the task, as above.
 
 Every request is kept with its system text, user text and the number of images it held.
@@ -28,13 +28,19 @@ SAY = {"webvoyager": {"success": "The final page shows the answer.\nSUCCESS",
 
 
 class Call:
-    def __init__(self, system: str, text: str, images: int, model: str) -> None:
-        self.system, self.text, self.images, self.model = system, text, images, model
+    def __init__(self, system: str, text: str, images: list[dict], model: str) -> None:
+        """`images`: each image part's `image_url` (its data URL and detail)."""
+        self.system, self.text, self.model = system, text, model
+        self.images, self.image_parts = len(images), images
 
 
 class ScriptedJudge:
-    def __init__(self, verdicts: dict[str, str], scores: dict[str, int] | None = None) -> None:
-        self.verdicts, self.scores = verdicts, scores or {}
+    def __init__(self, verdicts: dict[str, str], scores: dict[str, int] | None = None, *,
+                 reasoning: bool = False) -> None:
+        """`reasoning`: refuse `max_tokens` and a temperature with HTTP 400 as OpenAI's API does for its
+        reasoning models; `bodies` keeps every request body as it came."""
+        self.verdicts, self.scores, self.reasoning = verdicts, scores or {}, reasoning
+        self.bodies: list[dict] = []
         self.calls: list[Call] = []
         self.lock = threading.Lock()
 
@@ -45,14 +51,16 @@ class ScriptedJudge:
         system, content = body["messages"][0]["content"], body["messages"][1]["content"]
         text = "\n".join(p["text"] for p in content if p["type"] == "text")
         with self.lock:
-            self.calls.append(Call(system, text, sum(p["type"] == "image_url" for p in content), body["model"]))
+            self.calls.append(Call(system, text, [p["image_url"] for p in content if p["type"] == "image_url"],
+                                   body["model"]))
         if system == webvoyager.SYSTEM:
             return self._verdict(text.split("Final response:", 1)[1].split("\n", 1)[0], "webvoyager")
         if system == webjudge.KEY_POINTS:
-            return "The task asks for one thing.\nKey Points:\n1. Open the item the task names\n2. Report its detail"
+            return "The task asks for one thing.\n**Key Points**:\n1. Open the item the task names\n2. Report its detail"
         if system == webjudge.SCREENSHOT:
             label = re.findall(r"Screenshot of (.+):", text)[-1]
-            return f"The page shows {label}.\n\nNothing else matters here.\nScore: {self.scores.get(label, 2)}"
+            return (f"**Reasoning**: The page shows {label}.\n\nNothing else matters here.\n"
+                    f"**Score**: {self.scores.get(label, 2)}")
         if system == webjudge.FINAL:
             return self._verdict(text.split("Key points:", 1)[0], "webjudge")
         raise AssertionError(f"a call no judge makes: {system[:60]!r}")
@@ -62,15 +70,21 @@ def _handler(judge: ScriptedJudge):
     class Handler(JsonHandler):
         def do_POST(self) -> None:
             body = self.json_body()
+            judge.bodies.append({k: v for k, v in body.items() if k != "messages"})
+            if judge.reasoning and ("max_tokens" in body or "temperature" in body):
+                send_json(self, 400, {"error": {"type": "invalid_request_error", "param": "max_tokens", "message":
+                    "Unsupported parameter: 'max_tokens' is not supported with this model. "
+                    "Use 'max_completion_tokens' instead."}})
+                return
             send_json(self, 200, chat_completion(body.get("model"), judge.answer(body)))
 
     return Handler
 
 
 @contextlib.contextmanager
-def judge_server(verdicts: dict[str, str], scores: dict[str, int] | None = None):
+def judge_server(verdicts: dict[str, str], scores: dict[str, int] | None = None, *, reasoning: bool = False):
     """Yields (OpenAI base URL, the scripted judge)."""
-    judge = ScriptedJudge(verdicts, scores)
+    judge = ScriptedJudge(verdicts, scores, reasoning=reasoning)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(judge))
     server.daemon_threads = True
     with running(server) as base:

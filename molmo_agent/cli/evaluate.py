@@ -16,7 +16,8 @@ from ._common import (
     make_settings, out,
 )
 from .judging import (
-    JUDGE, JUDGE_KEY, JUDGE_METHOD, JUDGE_MODEL, add_scores, finisher, live_episodes, make_cli_judge, parse_map_url,
+    JUDGE, JUDGE_KEY, JUDGE_METHOD, JUDGE_MODEL, add_scores, finisher, judge_notes, live_episodes, make_cli_judge,
+    parse_map_url,
     print_scores,
 )
 
@@ -154,4 +155,5 @@ def eval_(
     out.print(f"{summary['successes']} of {summary['episodes']} episodes succeeded ({summary['success_rate']:.1%})"
               + (f"; {unfinished} not finished (run again to resume)" if unfinished else ""))
     out.print(f"report: {write_eval_report(out_dir)}")
-    raise typer.Exit(0 if not unfinished and summary["successes"] == len(chosen) else 1)
+    judged = judge_notes(chosen_judge, results)
+    raise typer.Exit(0 if judged and not unfinished and summary["successes"] == len(chosen) else 1)

@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 
 from ..errors import ConfigError, MolmoAgentError
-from ._common import app, fail, out
+from ._common import app, err, fail, out
 
 JUDGE = typer.Option(None, "--judge", help="OpenAI-compatible base URL of the judge model, e.g. http://gpu:8002/v1")
 JUDGE_MODEL = typer.Option(None, "--judge-model", help="the model the --judge endpoint serves")
@@ -89,6 +89,20 @@ def add_scores(summary: dict, results) -> dict:
     return summary
 
 
+def judge_notes(judge, results) -> bool:
+    """Say once what the judge's endpoint adapted to, and whether no verdict came at all (one line: the run
+    then exits non-zero, since every episode reads as unknown, not as failed)."""
+    if judge is None:
+        return True
+    if judge.client.adapted:
+        out.print(f"[yellow]judge: {judge.client.adapted}[/yellow]")
+    if results and all(r.verdict == "unknown" for r in results):
+        err.print(f"[red]error:[/red] the judge gave no verdict for any of {len(results)} episodes (every answer "
+                  "was an error or unreadable); its calls are kept with each result's judgment", markup=True)
+        return False
+    return True
+
+
 def print_scores(summary: dict) -> None:
     from rich.table import Table
 
@@ -113,34 +127,70 @@ def judge(
     eval_dir: Path = typer.Argument(..., help="an eval directory (results.jsonl, summary.json)"),
     judge: Optional[str] = JUDGE, judge_model: Optional[str] = JUDGE_MODEL, judge_api_key: Optional[str] = JUDGE_KEY,
     judge_method: Optional[str] = JUDGE_METHOD,
+    overrule: list[str] = typer.Option([], "--set", help="TASK=success|failure (TASK#SEED for one episode of "
+                                       "several): a person's verdict, kept beside the judges' and counted in the "
+                                       "scores; repeatable, with --why"),
+    why: Optional[str] = typer.Option(None, "--why", help="the reason for --set, shown in the report"),
 ) -> None:
-    """Re-score a finished eval with a judge, without re-running it; earlier verdicts stay beside the new ones."""
+    """Re-score a finished eval with a judge, without re-running it; earlier verdicts stay beside the new ones.
+    A person can overrule a verdict with --set TASK=success|failure --why "..." (with or without --judge)."""
     from ..evaluate import RESULTS, SUMMARY, finished_results, summarize
-    from ..live.scoring import judged
+    from ..live.scoring import judged, overruled
     from ..report import write_eval_report
 
+    results = []
     try:
         if not (eval_dir / RESULTS).is_file() or not (eval_dir / SUMMARY).is_file():
             raise ConfigError(f"{eval_dir} is not an eval directory (no {RESULTS} and {SUMMARY}); pass the --out of an eval")
-        if judge is None:
-            raise ConfigError("--judge URL is missing: the OpenAI-compatible endpoint of the judge model")
+        if why and not overrule:
+            raise ConfigError("--why is the reason for --set TASK=success|failure")
+        if judge is None and not overrule:
+            raise ConfigError("--judge URL is missing: the OpenAI-compatible endpoint of the judge model "
+                              "(or --set TASK=success|failure --why ... to overrule a verdict)")
         summary = json.loads((eval_dir / SUMMARY).read_text(encoding="utf-8"))
         chosen = make_cli_judge(summary.get("source", {}).get("benchmark"), judge, judge_model, judge_api_key,
                                 judge_method)
+        results = finished_results(eval_dir)
+        verdicts = _overrules(overrule, why, results)
     except MolmoAgentError as exc:
         fail(exc)
-    results = finished_results(eval_dir)
     rejudged = []
     for n, result in enumerate(results, 1):
-        rejudged.append(judged(result, eval_dir, chosen))
-        out.print(f"{n}/{len(results)} {result.key}: {rejudged[-1].verdict}"
-                  + (f" (was {result.verdict})" if result.verdict else ""))
+        now = judged(result, eval_dir, chosen) if chosen is not None else result
+        if (verdict := verdicts.get(result.key, verdicts.get(result.task))) is not None:
+            now = overruled(now, eval_dir, verdict, why)
+        rejudged.append(now)
+        if now is not result:
+            out.print(f"{n}/{len(results)} {result.key}: {now.verdict}" + (f" (was {result.verdict})" if result.verdict else "")
+                      + (f", set by a person: {why}" if now.judged_by and now.judged_by.startswith("a person") else ""))
     staged = eval_dir / (RESULTS + ".new")
     staged.write_text("".join(r.model_dump_json() + "\n" for r in rejudged), encoding="utf-8")
     os.replace(staged, eval_dir / RESULTS)  # all or nothing: a kill mid-way leaves the old results whole
     summary.update(summarize(rejudged))
-    summary["judge"] = {"method": chosen.method, "model": chosen.client.model, "endpoint": chosen.client.endpoint}
+    if chosen is not None:
+        summary["judge"] = {"method": chosen.method, "model": chosen.client.model, "endpoint": chosen.client.endpoint}
+    if verdicts:
+        summary.setdefault("overruled", {}).update({key: {"verdict": v, "why": why} for key, v in verdicts.items()})
     add_scores(summary, rejudged)
     (eval_dir / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print_scores(summary)
     out.print(f"report: {write_eval_report(eval_dir)}")
+    if chosen is not None and not judge_notes(chosen, rejudged):
+        raise typer.Exit(1)
+
+
+def _overrules(values: list[str], why: str | None, results) -> dict[str, str]:
+    """`--set` values as {task or task#seed: verdict}, each naming an episode of the eval."""
+    if values and not (why or "").strip():
+        raise ConfigError("--set needs --why \"...\": the reason is kept with the verdict and shown in the report")
+    known = {r.key for r in results} | {r.task for r in results}
+    verdicts = {}
+    for value in values:
+        key, _, verdict = value.rpartition("=")
+        if verdict not in ("success", "failure") or not key:
+            raise ConfigError(f"--set {value!r} must be TASK=success or TASK=failure")
+        if key not in known:
+            raise ConfigError(f"--set {value!r}: no episode of {key!r} in this eval (its tasks: "
+                              f"{', '.join(sorted(r.key for r in results)[:5])}{', ...' if len(results) > 5 else ''})")
+        verdicts[key] = verdict
+    return verdicts

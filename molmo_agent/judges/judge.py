@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import io
 from pathlib import Path
+
+from PIL import Image
 
 from ..errors import ConfigError, MolmoAgentError
 from ..models.endpoint import ChatEndpoint, png_data_url
@@ -16,6 +20,8 @@ ANSWER_TOKENS = 2048
 
 class Judge:
     method = ""
+    jpeg = False
+    """Screenshots as JPEG data URLs with `detail: high`, as Online-Mind2Web's judge sends them; else PNG."""
 
     def __init__(self, endpoint: str, model: str, *, api_key: str | None = None, timeout_s: float = 300.0) -> None:
         self.client = ChatEndpoint(endpoint, model, api_key=api_key, timeout_s=timeout_s, option="--judge")
@@ -32,7 +38,7 @@ class Judge:
         content, text, images = [], [], []
         for part in parts:
             if isinstance(part, Screenshot):
-                content.append({"type": "image_url", "image_url": {"url": png_data_url((run_dir / part.path).read_bytes())}})
+                content.append({"type": "image_url", "image_url": self._image((run_dir / part.path).read_bytes())})
                 text.append(f"[image: {part.path}]")
                 images.append(part.path)
             else:
@@ -47,6 +53,14 @@ class Judge:
         except OSError as exc:  # a screenshot that is gone
             call.error = f"cannot read a screenshot: {exc}"
         return call
+
+
+    def _image(self, png: bytes) -> dict:
+        if not self.jpeg:
+            return {"url": png_data_url(png)}
+        jpeg = io.BytesIO()
+        Image.open(io.BytesIO(png)).convert("RGB").save(jpeg, format="JPEG")
+        return {"url": "data:image/jpeg;base64," + base64.b64encode(jpeg.getvalue()).decode(), "detail": "high"}
 
 
 def make_judge(method: str, endpoint: str, model: str | None, *, api_key: str | None = None, **options) -> Judge:

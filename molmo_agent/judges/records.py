@@ -29,11 +29,16 @@ class Judgment(BaseModel):
     created_at: str = Field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     key_points: str | None = None
     kept_images: list[str] = Field(default_factory=list, description="WebJudge: screenshots that reached the final call")
+    reason: str | None = Field(None, description="a person's verdict (method `person`): why they overruled the judges")
     calls: list[JudgeCall] = Field(default_factory=list)
 
     @property
     def by(self) -> str:
-        return f"{self.method} judge {self.model}"
+        return f"a person: {self.reason}" if self.method == PERSON else f"{self.method} judge {self.model}"
+
+
+PERSON = "person"
+"""The method of a verdict a person set (`judge DIR --set TASK=success --why ...`)."""
 
 
 def load_judgments(run_dir: Path) -> list[Judgment]:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..evaluate import EpisodeResult
 from ..judges import Judge, save_judgment
+from ..judges.records import PERSON, Judgment
 from ..trace import read_trace
 
 
@@ -28,6 +29,17 @@ def judged(result: EpisodeResult, out: Path, judge: Judge) -> EpisodeResult:
         verdict, by = judgment.verdict, judgment.by
     success = verdict == "success"
     return result.model_copy(update={"verdict": verdict, "judged_by": by, "agent_success": agent,
+                                     "success": success, "reward": float(success)})
+
+
+def overruled(result: EpisodeResult, out: Path, verdict: str, why: str) -> EpisodeResult:
+    """The result with a person's verdict as its success, saved beside the judges' in the episode's folder."""
+    judgment = Judgment(method=PERSON, model="", endpoint="", verdict=verdict, reason=why)
+    if result.trace is not None:
+        save_judgment(out / result.trace, judgment)
+    agent = result.agent_success if result.agent_success is not None else result.success
+    success = verdict == "success"
+    return result.model_copy(update={"verdict": verdict, "judged_by": judgment.by, "agent_success": agent,
                                      "success": success, "reward": float(success)})
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -109,6 +110,8 @@ class ChatEndpoint(_Endpoint):
 
     api = "openai"
     example = "http://host:8000/v1"
+    adapted: str | None = None
+    """Set once a reasoning model refused our sampling fields: what is sent instead."""
 
     def ask(self, image: Image.Image, text: str, *, max_new_tokens: int, temperature: float = 0.0,
             top_p: float = 1.0, **context) -> str:
@@ -118,10 +121,20 @@ class ChatEndpoint(_Endpoint):
         ]}], max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p)
 
     def chat(self, messages: list[dict], *, max_new_tokens: int, temperature: float = 0.0, top_p: float = 1.0) -> str:
-        """The answer to a whole conversation (a judge sends a system message and many images)."""
-        body = {"model": self.model, "temperature": temperature, "top_p": top_p, "max_tokens": max_new_tokens,
-                "messages": messages}
-        data = self._request("/chat/completions", body)
+        """The answer to a whole conversation (a judge sends a system message and many images). A reasoning
+        model that refuses `max_tokens` or a temperature (OpenAI's o-series, gpt-5) is asked again, and from
+        then on, with `max_completion_tokens` and its own sampling; `adapted` says so once."""
+        sampling = {"temperature": temperature, "top_p": top_p, "max_tokens": max_new_tokens}
+        if self.adapted:
+            sampling = {"max_completion_tokens": max_new_tokens}
+        try:
+            data = self._request("/chat/completions", {"model": self.model, **sampling, "messages": messages})
+        except PointerError as exc:
+            if self.adapted or not REFUSES_SAMPLING.search(str(exc)):
+                raise
+            self.adapted = (f"{self.model} refuses max_tokens or temperature (a reasoning model): asked with "
+                            "max_completion_tokens and its own sampling instead")
+            return self.chat(messages, max_new_tokens=max_new_tokens)
         try:
             answer = data["choices"][0]["message"]["content"]
         except (KeyError, IndexError, TypeError):
@@ -129,6 +142,12 @@ class ChatEndpoint(_Endpoint):
         if not isinstance(answer, str):
             raise PointerError(f"{self.endpoint} answered with non-text content")
         return answer
+
+
+REFUSES_SAMPLING = re.compile(r"HTTP 400.*(max_tokens|temperature|top_p).*(not supported|unsupported|only the default)"
+                              r"|HTTP 400.*(unsupported|not supported).*(max_tokens|temperature|top_p)", re.I | re.S)
+"""How OpenAI's API refuses `max_tokens` or a temperature for a reasoning model ("Unsupported parameter:
+'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.")."""
 
 
 PREDICTOR_ERROR = "Predictor error:"
