@@ -116,15 +116,20 @@ def test_mind2web_with_webjudge_writes_the_official_layout_and_rejudges(tmp_path
         assert judgment.kept_images == [s.observation.screenshot for s in trace.steps[1:]] + [trace.end.final_screenshot]
         finals = [c for c in judged.calls if c.system.startswith("You decide") and "lasagna" in c.text]
         assert len(finals) == 1 and finals[0].images == shots - 1, "step 1 scored 2, under the threshold of 3"
-        assert "Actions:\n1. click(" in finals[0].text and "45 minutes" not in finals[0].text, \
-            "the final call sees actions, never the agent's answer"
+        assert 'Actions:\n1. click on the link "Vegetarian lasagna" at (' in finals[0].text, \
+            "each action as a person reads it, with what it acted on"
+        assert "45 minutes" not in finals[0].text, "the final call sees actions, never the agent's answer"
         assert "Note: The page shows the final page." in finals[0].text
 
         layout = out / "online-mind2web" / easy.task
         written = json.loads((layout / "result.json").read_text())
         assert written["task"] == "Find how long the vegetarian lasagna takes on Recipes."
         assert written["final_result_response"] == "45 minutes"
-        assert written["action_history"] and all(isinstance(a, str) for a in written["action_history"])
+        assert len(written["action_history"]) == len(written["thoughts"]) == len(trace.steps), "one per step, aligned"
+        assert written["action_history"][0].startswith('click on the link "Vegetarian lasagna" at (')
+        assert written["action_history"][1] == 'tell the user "[ANSWER] 45 minutes"'
+        assert sorted(p.name for p in (out / "online-mind2web").iterdir()) == sorted(
+            t["task_id"] for t in json.loads(MIND2WEB.read_text())), "a folder for every task of the file"
         assert sorted(p.name for p in (layout / "trajectory").iterdir()) == sorted(f"{n}.png" for n in range(shots))
 
         again = cli("judge", str(out), "--judge", judge, "--judge-model", "judge-2", "--judge-method", "webvoyager")
@@ -323,3 +328,25 @@ def test_overrules_that_cannot_be_applied_say_why(tmp_path, demo_traces, args, m
     out = _eval_dir(tmp_path, demo_traces)
     done = cli("judge", str(out), *args)
     assert done.returncode == 2 and message in done.stderr, done.stderr
+
+
+def test_a_failure_reason_is_never_shown_to_a_judge_as_the_agents_answer(tmp_path, pages_url):
+    from molmo_agent.judges.evidence import evidence
+    from molmo_agent.tasks import Task
+
+    result = run_task(Task(id="lost", goal='click "Nowhere at all"', url=f"{pages_url}clicks.html"), settings(tmp_path))
+    assert result.status == "failed" and "Nowhere at all" in result.end.reason
+    seen = evidence(read_trace(result.run_dir), site_prefix=True)
+    assert seen.response == "" and all("not found" not in a for a in seen.actions)
+
+
+def test_a_task_that_never_ran_gets_an_empty_folder_the_official_script_counts(tmp_path):
+    from molmo_agent.live.mind2web import write_empty
+
+    folder = write_empty(tmp_path, "t1", "Find a thing")
+    assert json.loads((folder / "result.json").read_text()) == {
+        "task_id": "t1", "task": "Find a thing", "final_result_response": "", "action_history": [], "thoughts": []}
+    assert (folder / "trajectory").is_dir() and not list((folder / "trajectory").iterdir())
+    (folder / "result.json").write_text('{"ran": true}')
+    write_empty(tmp_path, "t1", "Find a thing")
+    assert json.loads((folder / "result.json").read_text()) == {"ran": True}, "a folder an episode wrote is kept"

@@ -248,3 +248,18 @@ ELEMENT_AT = r"""
   return {tag: el.tagName.toLowerCase(), role: el.getAttribute("role") || implicitRole(el), name: nameOf(el)};
 }
 """
+
+FOCUSED_ELEMENT = r"""
+() => {""" + _NAMING + r"""
+  let el = document.activeElement;
+  for (let depth = 0; el && depth < 10; depth++) {
+    let inner = null;
+    if (el.shadowRoot) inner = el.shadowRoot.activeElement;
+    else if (el.tagName === "IFRAME") { try { inner = el.contentDocument.activeElement; } catch (e) {} }
+    if (!inner || inner === el) break;
+    el = inner;
+  }
+  if (!el || el === document.body || el === document.documentElement) return null;
+  return {tag: el.tagName.toLowerCase(), role: el.getAttribute("role") || implicitRole(el), name: nameOf(el)};
+}
+"""

@@ -338,6 +338,11 @@ class Browser:
         """What the page shows at a point (CSS px): {tag, role, name} of the element one would act on."""
         return self._evaluate(scripts.ELEMENT_AT, [x, y])
 
+    def element_focused(self) -> dict | None:
+        """{tag, role, name} of the element that has focus (in open shadow roots and same-origin frames), or
+        None when nothing does."""
+        return self._evaluate(scripts.FOCUSED_ELEMENT)
+
     # -- acting ---------------------------------------------------------------------------------
     def goto(self, url: str) -> None:
         resumed, self._resumed_at = self._resumed_at, None

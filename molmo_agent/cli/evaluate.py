@@ -143,6 +143,11 @@ def eval_(
         extra["judge"] = {"method": chosen_judge.method, "model": chosen_judge.client.model,
                           "endpoint": chosen_judge.client.endpoint}
     summary = write_summary(out_dir, results, add_scores(extra, results))
+    if live == "mind2web":  # every task expected has a folder, so the official script counts what we count
+        from ..live.mind2web import layout_folder, write_empty
+
+        for episode in chosen:
+            write_empty(layout_folder(out_dir, episode.seed), episode.task_id, episode.task.goal if episode.task else "")
     if live:  # hundreds of tasks: the per-site table says more
         print_scores(summary)
     else:

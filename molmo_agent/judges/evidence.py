@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from .. import actions as A
+from ..language.narration import narrate
+from ..protocols.molmoweb import EXIT
 from ..trace import Trace
 
 
@@ -27,10 +29,10 @@ def evidence(trace: Trace, *, site_prefix: bool) -> Evidence:
     header = trace.header
     start = header.start_url or ""
     task = f"On {start}: {header.goal}" if site_prefix and start and not start.startswith("about:") else header.goal
-    said = [s.action.text for s in trace.steps if isinstance(s.action, A.Message)]
-    response = (trace.end.answer if trace.end and trace.end.answer else None) or (said[-1] if said else "") or \
-        ((trace.end.reason or "") if trace.end and trace.status != "success" else "")
-    actions = [s.action.describe() if s.action is not None else s.intent.describe() for s in trace.steps
+    said = [s.intent.text for s in trace.steps if isinstance(s.intent, A.Message) and EXIT not in s.intent.text]
+    # The agent's answer, else its last message: never why the run failed, which the agent did not say.
+    response = (trace.end.answer if trace.end and trace.end.answer else None) or (said[-1] if said else "")
+    actions = [narrate(s.action or s.intent, s.element) for s in trace.steps
                if not isinstance(s.action or s.intent, (A.Done, A.Message))]
     shots = [Screenshot(label=f"step {s.index}", path=s.observation.screenshot) for s in trace.steps]
     if trace.end and trace.end.final_screenshot:

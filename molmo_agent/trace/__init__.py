@@ -5,7 +5,7 @@ import json
 from pydantic import TypeAdapter
 
 from .reader import Trace, read_trace
-from .records import (Grounding, ObservationRecord, Outcome, Record, ReplayStep, StepRecord, TraceEnd,
+from .records import (ElementRecord, Grounding, ObservationRecord, Outcome, Record, ReplayStep, StepRecord, TraceEnd,
                       TraceHeader)
 from .writer import TraceWriter, new_run_dir
 
@@ -22,6 +22,6 @@ def json_schema_text() -> str:
 
 
 __all__ = [
-    "Grounding", "ObservationRecord", "Outcome", "Record", "ReplayStep", "StepRecord", "Trace", "TraceEnd",
+    "ElementRecord", "Grounding", "ObservationRecord", "Outcome", "Record", "ReplayStep", "StepRecord", "Trace", "TraceEnd",
     "TraceHeader", "TraceWriter", "json_schema", "json_schema_text", "new_run_dir", "read_trace",
 ]

@@ -90,6 +90,15 @@ class Outcome(_Record):
     events: list[str] = Field(default_factory=list, description="dialogs, new tabs, blocked navigations")
 
 
+class ElementRecord(_Record):
+    """What an action acted on, as the page names it: the element under its point, or the field that had focus
+    for typing without one."""
+
+    tag: str
+    role: str | None = None
+    name: str = ""
+
+
 class StepRecord(_Record):
     type: Literal["step"] = "step"
     index: int
@@ -99,6 +108,7 @@ class StepRecord(_Record):
     intent: Action = Field(description="the action as the policy decided it, before grounding")
     grounding: list[Grounding] = Field(default_factory=list)
     action: Action | None = Field(None, description="the action carried out, with CSS coordinates")
+    element: ElementRecord | None = Field(None, description="what the action acted on, read just before it")
     outcome: Outcome
     replay: ReplayStep | None = None
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per phase")
