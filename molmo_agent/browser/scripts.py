@@ -188,16 +188,23 @@ OPTION_VALUE = r"""
 }
 """
 
+_DEEP_FOCUS = r"""
+  const deepFocus = () => {  // the focused element, inside open shadow roots and same-origin frames
+    let el = document.activeElement;
+    for (let depth = 0; el && depth < 10; depth++) {
+      let inner = null;
+      if (el.shadowRoot) inner = el.shadowRoot.activeElement;
+      else if (el.tagName === "IFRAME") { try { inner = el.contentDocument.activeElement; } catch (e) {} }
+      if (!inner || inner === el) break;
+      el = inner;
+    }
+    return el;
+  };
+"""
+
 FOCUSED_FIELD = r"""
-() => {
-  let el = document.activeElement;
-  for (let depth = 0; el && depth < 10; depth++) {
-    let inner = null;
-    if (el.shadowRoot) inner = el.shadowRoot.activeElement;
-    else if (el.tagName === "IFRAME") { try { inner = el.contentDocument.activeElement; } catch (e) {} }
-    if (!inner || inner === el) break;
-    el = inner;
-  }
+() => {""" + _DEEP_FOCUS + r"""
+  const el = deepFocus();
   const editable = el && (el.isContentEditable || el.tagName === "TEXTAREA" ||
     (el.tagName === "INPUT" && !["button","submit","reset","checkbox","radio","image","hidden","file"].includes(el.type)));
   return editable ? el : null;
@@ -250,15 +257,8 @@ ELEMENT_AT = r"""
 """
 
 FOCUSED_ELEMENT = r"""
-() => {""" + _NAMING + r"""
-  let el = document.activeElement;
-  for (let depth = 0; el && depth < 10; depth++) {
-    let inner = null;
-    if (el.shadowRoot) inner = el.shadowRoot.activeElement;
-    else if (el.tagName === "IFRAME") { try { inner = el.contentDocument.activeElement; } catch (e) {} }
-    if (!inner || inner === el) break;
-    el = inner;
-  }
+() => {""" + _NAMING + _DEEP_FOCUS + r"""
+  const el = deepFocus();
   if (!el || el === document.body || el === document.documentElement) return null;
   return {tag: el.tagName.toLowerCase(), role: el.getAttribute("role") || implicitRole(el), name: nameOf(el)};
 }
