@@ -316,6 +316,12 @@ def test_a_person_overrules_a_verdict_beside_the_judges_and_it_counts(tmp_path, 
     again = cli("judge", str(out), "--set", "demo=success", "--why", "checked by hand")  # no judge needed
     assert again.returncode == 0, again.stdout + again.stderr
     assert finished_results(out)[0].success and len(load_judgments(out / result.trace)) == 3
+    with judge_server({"": "failure"}) as (judge, _):
+        rejudged = cli("judge", str(out), "--judge", judge, "--judge-model", "judge-2", timeout=300)
+    assert rejudged.returncode == 0, rejudged.stdout + rejudged.stderr
+    [now] = finished_results(out)
+    assert now.success and now.judged_by == "a person: checked by hand", "a person's verdict stands over a re-judging"
+    assert [j.verdict for j in load_judgments(out / result.trace)][-2:] == ["failure", "success"]
 
 
 @pytest.mark.parametrize("args, message", [

@@ -154,23 +154,27 @@ def judge(
         verdicts = _overrules(overrule, why, results)
     except MolmoAgentError as exc:
         fail(exc)
+    # A person's verdict stands when a judge scores the eval again: earlier ones are applied after the judge's.
+    earlier = {key: (v["verdict"], v["why"]) for key, v in summary.get("overruled", {}).items()}
+    people = {key: (verdict, why) for key, verdict in verdicts.items()}
+    standing = people | ({k: v for k, v in earlier.items() if k not in people} if chosen is not None else {})
     rejudged = []
     for n, result in enumerate(results, 1):
         now = judged(result, eval_dir, chosen) if chosen is not None else result
-        if (verdict := verdicts.get(result.key, verdicts.get(result.task))) is not None:
-            now = overruled(now, eval_dir, verdict, why)
+        if (person := standing.get(result.key) or standing.get(result.task)) is not None:
+            now = overruled(now, eval_dir, *person)
         rejudged.append(now)
         if now is not result:
             out.print(f"{n}/{len(results)} {result.key}: {now.verdict}" + (f" (was {result.verdict})" if result.verdict else "")
-                      + (f", set by a person: {why}" if now.judged_by and now.judged_by.startswith("a person") else ""))
+                      + (f", set by a person: {person[1]}" if person else ""))
     staged = eval_dir / (RESULTS + ".new")
     staged.write_text("".join(r.model_dump_json() + "\n" for r in rejudged), encoding="utf-8")
     os.replace(staged, eval_dir / RESULTS)  # all or nothing: a kill mid-way leaves the old results whole
     summary.update(summarize(rejudged))
     if chosen is not None:
         summary["judge"] = {"method": chosen.method, "model": chosen.client.model, "endpoint": chosen.client.endpoint}
-    if verdicts:
-        summary.setdefault("overruled", {}).update({key: {"verdict": v, "why": why} for key, v in verdicts.items()})
+    if earlier or people:
+        summary["overruled"] = {key: {"verdict": v, "why": w} for key, (v, w) in (earlier | people).items()}
     add_scores(summary, rejudged)
     (eval_dir / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print_scores(summary)
