@@ -16,9 +16,8 @@ from ._common import (
     make_settings, out,
 )
 from .judging import (
-    JUDGE, JUDGE_KEY, JUDGE_METHOD, JUDGE_MODEL, add_scores, finisher, judge_notes, live_episodes, make_cli_judge,
-    parse_map_url,
-    print_scores,
+    JUDGE, JUDGE_KEY, JUDGE_METHOD, JUDGE_MODEL, add_scores, judge_notes, live_episodes, make_cli_judge,
+    parse_map_url, print_scores,
 )
 
 
@@ -73,6 +72,8 @@ def eval_(
     from .. import miniwob
     from ..evaluate import evaluate, load_suite, write_summary
     from ..live import BENCHMARKS
+    from ..live.mind2web import write_missing
+    from ..live.scoring import finisher
     from ..report import write_eval_report
 
     try:
@@ -127,7 +128,8 @@ def eval_(
 
         try:
             options = dict(time_limit_s=time_limit if time_limit or live else 120.0, on_result=on_result, stop=stop,
-                           finish=finisher(out_dir, live, chosen_judge) if live or chosen_judge else None)
+                           finish=finisher(out_dir, live, chosen_judge, warn=lambda text: out.print(
+                               f"[yellow]{text}[/yellow]")) if live or chosen_judge else None)
             if executor == "ray":
                 from ..evaluate_ray import evaluate_on_ray
 
@@ -144,10 +146,7 @@ def eval_(
                           "endpoint": chosen_judge.client.endpoint}
     summary = write_summary(out_dir, results, add_scores(extra, results))
     if live == "mind2web":  # every task expected has a folder, so the official script counts what we count
-        from ..live.mind2web import layout_folder, write_empty
-
-        for episode in chosen:
-            write_empty(layout_folder(out_dir, episode.seed), episode.task_id, episode.task.goal if episode.task else "")
+        write_missing(out_dir, chosen)
     if live:  # hundreds of tasks: the per-site table says more
         print_scores(summary)
     else:

@@ -60,25 +60,6 @@ def live_episodes(benchmark: str, file: Path | None, *, sites, level, ids, limit
                     "expected": {t.id: t.tags for t in tasks}}
 
 
-def finisher(out_dir: Path, benchmark: str | None, judge):
-    """What happens to each live episode once it ends: the judge's verdict, Online-Mind2Web's layout."""
-    from ..live.mind2web import layout_folder, write_layout
-    from ..live.scoring import judged
-    from ..trace import read_trace
-
-    def finish(result):
-        if judge is not None:
-            result = judged(result, out_dir, judge)
-        if benchmark == "mind2web" and result.trace:
-            try:
-                write_layout(read_trace(out_dir / result.trace), result.task, layout_folder(out_dir, result.seed))
-            except (MolmoAgentError, OSError) as exc:
-                out.print(f"[yellow]{result.key}: Online-Mind2Web layout not written: {exc}[/yellow]")
-        return result
-
-    return finish
-
-
 def add_scores(summary: dict, results) -> dict:
     """pass@1 / pass@k into the summary, where it records the tasks a benchmark run was meant to cover."""
     from ..live.scoring import pass_at_k

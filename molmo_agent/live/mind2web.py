@@ -36,6 +36,12 @@ def write_layout(trace: Trace, task_id: str, folder: Path) -> Path:
                   thoughts=[s.thought or "" for s in trace.steps])
 
 
+def write_missing(out: Path, episodes) -> None:
+    """An empty folder for every episode of the eval that has none (it never ran, or crashed before a trace)."""
+    for episode in episodes:
+        write_empty(layout_folder(out, episode.seed), episode.task_id, episode.task.goal if episode.task else "")
+
+
 def write_empty(folder: Path, task_id: str, task: str) -> Path:
     """The folder of a task whose episode never ran or crashed before a trace: no step, no screenshot."""
     target = folder / task_id

@@ -5,6 +5,7 @@ per site and per level."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from ..evaluate import EpisodeResult
@@ -30,6 +31,25 @@ def judged(result: EpisodeResult, out: Path, judge: Judge) -> EpisodeResult:
     success = verdict == "success"
     return result.model_copy(update={"verdict": verdict, "judged_by": by, "agent_success": agent,
                                      "success": success, "reward": float(success)})
+
+
+def finisher(out: Path, benchmark: str | None, judge: Judge | None, warn: Callable[[str], None]):
+    """What happens to each live episode once it ends: the judge's verdict, and Online-Mind2Web's layout for
+    `eval mind2web` (a layout that cannot be written is a warning: the episode's result stands)."""
+    from ..errors import MolmoAgentError
+    from .mind2web import layout_folder, write_layout
+
+    def finish(result: EpisodeResult) -> EpisodeResult:
+        if judge is not None:
+            result = judged(result, out, judge)
+        if benchmark == "mind2web" and result.trace:
+            try:
+                write_layout(read_trace(out / result.trace), result.task, layout_folder(out, result.seed))
+            except (MolmoAgentError, OSError) as exc:
+                warn(f"{result.key}: Online-Mind2Web layout not written: {exc}")
+        return result
+
+    return finish
 
 
 def overruled(result: EpisodeResult, out: Path, verdict: str, why: str) -> EpisodeResult:
