@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from .browser import Chromium, WarmStart
+from .browser import Chromium, WarmStart, until_gone
 from .errors import ConfigError, MolmoAgentError
 from .run import RunSettings, run_task
 from .tasks import Task, load_task
@@ -246,23 +246,11 @@ def evaluate(
             thread.join(60)
     finally:
         writer.close()
-    _until_gone(threads)
+    until_gone(threads)
     if errors and not finished_results(out):
         raise errors[0]
     wanted = {e.key for e in episodes}
     return [r for r in finished_results(out) if r.key in wanted]
-
-
-def _until_gone(threads: list[threading.Thread], timeout: float = 5.0) -> None:
-    """Wait until the worker threads have left the operating system, not just Python. `join` returns before a
-    thread's native teardown, where greenlet (Playwright's sync API) frees its per-thread state; a process that
-    exits meanwhile, as an eval stopped by Ctrl-C does at once, crashes there (SIGSEGV). Linux shows a live
-    thread in /proc/self/task; elsewhere this returns at once."""
-    deadline = time.monotonic() + timeout
-    for thread in threads:
-        native = Path(f"/proc/self/task/{thread.native_id}")
-        while thread.native_id is not None and native.exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
 
 
 def summarize(results: list[EpisodeResult]) -> dict:

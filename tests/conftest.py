@@ -19,7 +19,6 @@ from molmo_agent.sites import DEMO_SITE, serve_site
 from molmo_agent.tasks import load_task
 
 
-
 def _share_the_cores() -> None:
     """Each xdist worker, and what its tests start, gets its share of the cores for native thread pools (torch's
     OpenMP, onnxruntime's OCR): pools that each take every core spin against each other. Measured on two cores

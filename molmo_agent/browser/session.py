@@ -8,6 +8,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import unquote_plus, urlparse
 
 from PIL import Image
@@ -28,7 +29,6 @@ from .warm import WarmStart
 
 DRAG_OVERSHOOT = 10.0  # CSS px
 SPECIAL_INPUTS = {"date", "time", "datetime-local", "month", "week", "color", "range"}
-
 
 
 def widget_value(kind: str, text: str) -> str:
@@ -53,6 +53,18 @@ def share_playwright(playwright) -> None:
 
 def unshare_playwright() -> None:
     _SHARED.pop(threading.get_ident(), None)
+
+
+def until_gone(threads: list[threading.Thread], timeout: float = 5.0) -> None:
+    """Wait until the worker threads have left the operating system, not just Python. `join` returns before a
+    thread's native teardown, where greenlet (Playwright's sync API) frees its per-thread state; a process that
+    exits meanwhile, as an eval stopped by Ctrl-C does at once, crashes there (SIGSEGV). Linux shows a live
+    thread in /proc/self/task; elsewhere this returns at once."""
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        native = Path(f"/proc/self/task/{thread.native_id}")
+        while thread.native_id is not None and native.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 class Chromium:
