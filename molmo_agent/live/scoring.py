@@ -16,10 +16,8 @@ from ..trace import read_trace
 
 def judged(result: EpisodeResult, out: Path, judge: Judge) -> EpisodeResult:
     """The result with the judge's verdict as its success; the judgment is saved in the episode's folder."""
-    agent = result.agent_success if result.agent_success is not None else result.success
     if result.trace is None:  # the episode never ran: nothing to judge
-        return result.model_copy(update={"verdict": "unknown", "judged_by": None, "agent_success": agent,
-                                         "success": False, "reward": 0.0})
+        return _with_verdict(result, "unknown", None)
     run_dir = out / result.trace
     try:
         judgment = judge.judge(read_trace(run_dir))
@@ -28,6 +26,12 @@ def judged(result: EpisodeResult, out: Path, judge: Judge) -> EpisodeResult:
     else:
         save_judgment(run_dir, judgment)
         verdict, by = judgment.verdict, judgment.by
+    return _with_verdict(result, verdict, by)
+
+
+def _with_verdict(result: EpisodeResult, verdict: str, by: str | None) -> EpisodeResult:
+    """The verdict as the result's success; what the run itself concluded is kept beside it."""
+    agent = result.agent_success if result.agent_success is not None else result.success
     success = verdict == "success"
     return result.model_copy(update={"verdict": verdict, "judged_by": by, "agent_success": agent,
                                      "success": success, "reward": float(success)})
@@ -57,10 +61,7 @@ def overruled(result: EpisodeResult, out: Path, verdict: str, why: str) -> Episo
     judgment = Judgment(method=PERSON, model="", endpoint="", verdict=verdict, reason=why)
     if result.trace is not None:
         save_judgment(out / result.trace, judgment)
-    agent = result.agent_success if result.agent_success is not None else result.success
-    success = verdict == "success"
-    return result.model_copy(update={"verdict": verdict, "judged_by": judgment.by, "agent_success": agent,
-                                     "success": success, "reward": float(success)})
+    return _with_verdict(result, verdict, judgment.by)
 
 
 def pass_at_k(results: list[EpisodeResult], expected: dict[str, list[str]], k: int) -> dict:
