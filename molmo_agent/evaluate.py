@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -43,6 +44,16 @@ class Episode(BaseModel):
         return self.task_id if self.seed is None else f"{self.task_id}#{self.seed}"
 
 
+class OfficialVerdict(BaseModel):
+    """A benchmark's own judge code on an episode (`judge --official`), kept beside our judge's verdict."""
+
+    judge: str = Field(description="which code judged, e.g. `molmoweb webjudge_online_mind2web`")
+    verdict: Literal["success", "failure", "unknown", "missing"] = Field(
+        description="missing: no folder it could read (the episode never ran, or gave no answer)")
+    file: str | None = Field(None, description="its raw verdict, relative to the eval directory")
+    why: str | None = None
+
+
 class EpisodeResult(BaseModel):
     task: str
     seed: int | None = None
@@ -58,6 +69,7 @@ class EpisodeResult(BaseModel):
     verdict: str | None = Field(None, description="a judge's: success, failure or unknown (unknown counts as failure)")
     judged_by: str | None = None
     agent_success: bool | None = Field(None, description="what the run itself concluded, where a judge decided")
+    official: OfficialVerdict | None = None
 
     @property
     def key(self) -> str:
@@ -267,6 +279,13 @@ def summarize(results: list[EpisodeResult]) -> dict:
 
     return {**rate(results), "retried": sum(r.retried is not None for r in results),
             "tasks": {task: rate(rs) for task, rs in sorted(per_task.items())}}
+
+
+def write_results(out: Path, results: list[EpisodeResult]) -> None:
+    """results.jsonl rewritten whole (after a judge): all or nothing, so a kill mid-way leaves the old one."""
+    staged = out / (RESULTS + ".new")
+    staged.write_text("".join(r.model_dump_json() + "\n" for r in results), encoding="utf-8")
+    os.replace(staged, out / RESULTS)
 
 
 def write_summary(out: Path, results: list[EpisodeResult], extra: dict) -> dict:

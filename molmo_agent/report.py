@@ -178,7 +178,19 @@ def _provenance(summary: dict) -> str:
         text += f"<br>{e(source['benchmark'])} tasks from {e(source['file'])} (sha256 {e(source['sha256'])})"
     if judge := summary.get("judge"):
         text += f"<br>judged by {e(judge['method'])} with {e(judge['model'])} at {e(judge['endpoint'])}"
+    if official := summary.get("official"):
+        text += (f"<br>official judge code: {e(official['judge'])}, verdicts {e(str(official['verdicts']))}; it agrees "
+                 f"with ours on {official['agree']} of the {official['both']} episodes both decided")
     return text
+
+
+def _official(r) -> str:
+    """The benchmark's own judge code on an episode, linked to its raw verdict."""
+    e = html.escape
+    if r.official is None:
+        return ""
+    said = f"; official: {r.official.verdict} ({r.official.judge})" + (f": {r.official.why}" if r.official.why else "")
+    return e(said) + (f' <a href="{e(r.official.file)}">raw</a>' if r.official.file else "")
 
 
 def eval_html(out: Path, summary: dict, results: list) -> str:
@@ -195,7 +207,7 @@ def eval_html(out: Path, summary: dict, results: list) -> str:
         f"<td>{r.reward:g}</td><td>{r.steps}</td><td>{r.seconds:.1f}s</td>"
         f"<td>{f'<a href={chr(34)}{e(r.trace)}/report.html{chr(34)}>trace</a>' if r.trace else ''}</td>"
         f"<td>{e(r.reason or '')}{e(f' (retried: {r.retried})') if r.retried else ''}"
-        f"{e(f'; judge: {r.verdict} ({r.judged_by})') if r.verdict else ''}</td></tr>"
+        f"{e(f'; judge: {r.verdict} ({r.judged_by})') if r.verdict else ''}{_official(r)}</td></tr>"
         for r in sorted(results, key=lambda r: (r.task, r.seed if r.seed is not None else -1))
     )
     head = "<tr><th>task</th><th>passed</th><th>rate</th><th>mean reward</th><th>mean steps</th><th>mean time</th></tr>"
@@ -205,9 +217,15 @@ def eval_html(out: Path, summary: dict, results: list) -> str:
         columns = ["pass@1"] + ([f"pass@{k}"] if k > 1 else [])
         rows = [("overall", scores["overall"])] + [(f"{g.removeprefix('by_')}: {name}", s) for g in ("by_site", "by_level")
                                                     for name, s in scores.get(g, {}).items()]
-        head = f"<tr><th>group</th><th>tasks</th><th>episodes</th>{''.join(f'<th>{c}</th>' for c in columns)}</tr>"
+        theirs = summary.get("official", {}).get("scores", {})
+        official = dict([("overall", theirs["overall"])] + [(f"{g.removeprefix('by_')}: {name}", s) for g in
+                         ("by_site", "by_level") for name, s in theirs.get(g, {}).items()]) if theirs else {}
+        head = (f"<tr><th>group</th><th>tasks</th><th>episodes</th>{''.join(f'<th>{c}</th>' for c in columns)}"
+                + "".join(f"<th>official {c}</th>" for c in columns if official) + "</tr>")
         tasks = "".join(f"<tr><td>{e(name)}</td><td>{s['tasks']}</td><td>{s['episodes']}</td>"
-                        + "".join(f"<td>{s[c]:.1%}</td>" for c in columns) + "</tr>" for name, s in rows)
+                        + "".join(f"<td>{s[c]:.1%}</td>" for c in columns)
+                        + "".join(f"<td>{official[name][c]:.1%}</td>" for c in columns if name in official)
+                        + "</tr>" for name, s in rows)
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(out.name)}</title><style>{STYLE}</style></head>
 <body><header><h1>{e(summary.get('suite', out.name))}</h1><div class="meta">{summary['successes']} of {summary['episodes']}
 episodes succeeded ({summary['success_rate']:.1%}), pointer {e(str(summary.get('pointer', '?')))}, {summary.get('workers', 1)} workers{_provenance(summary)}</div></header>

@@ -4,7 +4,9 @@ model would, from what it is sent:
 - WebVoyager's call: a verdict decided by the agent's final response (`verdicts`: words -> success, failure,
   or garbled, an answer that names no verdict);
 - WebJudge's key points: a numbered list; a screenshot: "**Score**: N" with N from `scores` by its label ("step 3",
-  "the final page"; 2 otherwise); the final call: a status decided by the task, as above.
+  "the final page"; 2 otherwise); the final call: a status decided by the task, as above;
+- the stand-ins for the benchmarks' own judge code (tests/official/): MolmoWeb's judge as WebVoyager's call,
+  Online-Mind2Web's WebJudge as WebJudge's final call, so that each says what ours would on the same episode.
 
 Every request is kept with its system text, user text and the number of images it held.
 """
@@ -53,7 +55,7 @@ class ScriptedJudge:
         with self.lock:
             self.calls.append(Call(system, text, [p["image_url"] for p in content if p["type"] == "image_url"],
                                    body["model"]))
-        if system == webvoyager.SYSTEM:
+        if system in (webvoyager.SYSTEM, "stand-in webvoyager"):
             return self._verdict(text.split("Final response:", 1)[1].split("\n", 1)[0], "webvoyager")
         if system == webjudge.KEY_POINTS:
             return "The task asks for one thing.\n**Key Points**:\n1. Open the item the task names\n2. Report its detail"
@@ -63,6 +65,8 @@ class ScriptedJudge:
                     f"**Score**: {self.scores.get(label, 2)}")
         if system == webjudge.FINAL:
             return self._verdict(text.split("Key points:", 1)[0], "webjudge")
+        if system == "stand-in webjudge":
+            return self._verdict(text.split("Actions:", 1)[0], "webjudge")
         raise AssertionError(f"a call no judge makes: {system[:60]!r}")
 
 

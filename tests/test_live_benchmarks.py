@@ -21,6 +21,8 @@ from .molmoweb_server import molmoweb_server
 
 DATA = Path(__file__).parent / "data"
 WEBVOYAGER, MIND2WEB = DATA / "webvoyager.jsonl", DATA / "mind2web.json"
+OFFICIAL = Path(__file__).parent / "official"
+"""stand-ins for the benchmarks' own judge code: same command lines, same files in and out"""
 
 
 def answer(text: str) -> tuple:
@@ -89,13 +91,15 @@ def test_webvoyager_with_its_judge_scores_pass_at_1_and_pass_at_3_per_site(tmp_p
     assert "site: Recipes" in eval_report and hashlib.sha256(WEBVOYAGER.read_bytes()).hexdigest() in eval_report
 
 
-def test_mind2web_with_webjudge_writes_the_official_layout_and_rejudges(tmp_path, pages_url, ocr_pointer):
+def test_mind2web_with_webjudge_writes_the_official_layouts_and_rejudges(tmp_path, pages_url, ocr_pointer):
+    """Both official layouts written as the episodes end; MolmoWeb's judge command and Online-Mind2Web's script
+    (stand-ins) run on them, their verdicts read back beside our WebJudge's; then our own judge again."""
     out = tmp_path / "eval"
     scores = {"step 1": 2, "step 2": 4, "step 3": 3, "the final page": 5}
     with molmoweb_server(ocr_pointer, SCRIPTS) as (policy, _), judge_server(VERDICTS, scores) as (judge, judged):
         done = cli("eval", "mind2web", str(MIND2WEB), "--policy", "molmoweb", "--endpoint", f"{policy}/v1",
                    "--model", "allenai/MolmoWeb-8B", *_maps(pages_url), "--judge", judge, "--judge-model", "judge-vl",
-                   "--out", str(out), timeout=600)
+                   "--judge-official", str(OFFICIAL / "molmoweb"), "--out", str(out), timeout=600)
         assert done.returncode == 1, done.stdout + done.stderr
         summary = json.loads((out / "summary.json").read_text())
         assert summary["judge"]["method"] == "webjudge", "Online-Mind2Web's own judge by default"
@@ -132,12 +136,60 @@ def test_mind2web_with_webjudge_writes_the_official_layout_and_rejudges(tmp_path
             t["task_id"] for t in json.loads(MIND2WEB.read_text())), "a folder for every task of the file"
         assert sorted(p.name for p in (layout / "trajectory").iterdir()) == sorted(f"{n}.png" for n in range(shots))
 
+        # MolmoWeb's results layout, judged by its judge command (stand-in) through our judge endpoint
+        theirs = out / "molmoweb" / easy.task
+        steps = json.loads((theirs / "trajectory.json").read_text())
+        assert list(steps) == [str(n) for n in range(1, len(trace.steps) + 1)]
+        click, said, ended = steps["1"], steps["2"], steps["3"]
+        assert click["action"]["action_str"].startswith("mouse_click(x=") and \
+            click["action"]["action_str"].endswith(", button='left')")
+        assert click["action"]["action_output"]["action_name"] == "mouse_click"
+        assert set(click["action"]["action_output"]["action"]) == {"x", "y", "button", "click_type"}
+        assert click["action"]["action_description"].startswith('click on the link "Vegetarian lasagna" at (')
+        assert said["action"]["action_str"] == "send_msg_to_user(text='[ANSWER] 45 minutes')"
+        assert ended["action"]["action_output"]["action"] == {"msg": "[EXIT]"}
+        assert [s["screenshot"] for s in steps.values()] == [f"screenshot_{n:03d}.png" for n in range(1, len(steps) + 1)]
+        assert all((theirs / "images" / s["screenshot"]).is_file() for s in steps.values())
+        assert (theirs / "user_message" / click["user_message"]).read_text().startswith(
+            "\n# GOAL\nFind how long the vegetarian lasagna takes on Recipes.\n")
+        assert json.loads((out / "molmoweb" / "online_mind2web.json").read_text()) == json.loads(MIND2WEB.read_text())
+        official = {r.task: r.official for r in finished_results(out)}
+        assert {t: o.verdict for t, o in official.items()} == {
+            easy.task: "success", "0f9e8d7c6b5a49382716f5e4d3c2b1a0": "failure",
+            "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b_1": "failure"}
+        assert official[easy.task].judge == "molmoweb webjudge_online_mind2web"
+        assert official[easy.task].file == f"molmoweb/{easy.task}/webjudge_online_mind2web_verdict.json"
+        asked = [c for c in judged.calls if c.system == "stand-in webvoyager"]
+        assert len(asked) == 3 and {c.model for c in asked} == {"o4-mini"}, "their judge names its own model"
+        assert "Final response: 45 minutes\n" in next(c.text for c in asked if "lasagna" in c.text)
+        assert summary["official"]["scores"]["overall"]["pass@1"] == round(1 / 3, 4)
+
+        # Online-Mind2Web's script (stand-in) on its own layout, re-scoring the finished eval
+        scored = cli("judge", str(out), "--official", str(OFFICIAL / "online-mind2web"), "--judge", judge,
+                     "--judge-model", "judge-vl")
+        assert scored.returncode == 0, scored.stdout + scored.stderr
+        now = {r.task: r for r in finished_results(out)}
+        assert {t: (r.verdict, r.official.verdict) for t, r in now.items()} == {
+            easy.task: ("success", "success"), "0f9e8d7c6b5a49382716f5e4d3c2b1a0": ("failure", "failure"),
+            "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b_1": ("unknown", "failure")}, "ours kept, theirs beside"
+        command = json.loads((out / "official" / "online-mind2web" / "run" / "command.json").read_text())
+        assert command[command.index("--num_worker") + 1] == "3" and "WebJudge_Online_Mind2Web_eval" in command
+        [raw] = (out / "official" / "online-mind2web" / "run" / "output").iterdir()
+        assert raw.name == "WebJudge_Online_Mind2Web_eval_judge-vl_score_threshold_3_auto_eval_results.json"
+        assert now[easy.task].official.file == str(raw.relative_to(out))
+        by_them = json.loads((out / "summary.json").read_text())["official"]
+        assert by_them["judge"] == "online-mind2web WebJudge_Online_Mind2Web_eval"
+        assert (by_them["agree"], by_them["both"]) == (2, 2), "our WebJudge agrees wherever both decided"
+        assert "official (online-mind2web WebJudge_Online_Mind2Web_eval): pass@1 33.3%" in scored.stdout
+        assert "online-mind2web WebJudge_Online_Mind2Web_eval" in (out / "report.html").read_text()
+
         again = cli("judge", str(out), "--judge", judge, "--judge-model", "judge-2", "--judge-method", "webvoyager")
     assert again.returncode == 0, again.stdout + again.stderr
     rescored = {r.task: r for r in finished_results(out)}
     assert rescored[easy.task].verdict == "success" and rescored[easy.task].judged_by == "webvoyager judge judge-2"
     assert [j.model for j in load_judgments(run_dir)] == ["judge-vl", "judge-2"], "the earlier verdict is kept"
     assert json.loads((out / "summary.json").read_text())["judge"]["model"] == "judge-2"
+    assert rescored[easy.task].official.verdict == "success", "the official verdicts stay when ours change"
 
 
 def test_webjudge_keeps_the_first_fifty_screenshots_that_score_three_or_more_as_jpeg(tmp_path, pages_url):
@@ -173,9 +225,38 @@ def test_task_files_are_read_with_filters_patches_and_the_blank_start(tmp_path):
     assert hard[0].url == "https://flights.example/flights.html"
 
 
+def test_odysseys_deepshop_and_webtailbench_files_are_read_as_molmoweb_reads_them(tmp_path):
+    """Each benchmark's own fields, start and goal (MolmoWeb's loaders); the subset written for its judge is the
+    same file format, patched, and reads back to the same tasks."""
+    from molmo_agent.live.tasks import load_rows, write_subset
+
+    [odyssey], _ = load_live("odysseys", DATA / "odysseys.json", level="medium")
+    assert (odyssey.id, odyssey.url, odyssey.tags) == ("9a8b7c6d5e4f30211203f4e5d6c7b8a9", "https://www.recipes.example/",
+                                                       ["site:recipes.example", "level:medium"])
+    shop, source = load_live("deepshop", DATA / "deepshop.jsonl", level="easy")
+    assert [(t.id, t.goal, t.url, t.tags) for t in shop] == [
+        ("Shop--1", "Find a blue mug on Shop.", "https://shop.example/", ["site:Shop", "level:easy"])]
+    assert source.tasks == 2
+    tail, _ = load_live("webtailbench", DATA / "webtailbench.json", sites=["recipes"])
+    assert [(t.id, t.url, t.goal) for t in tail] == [
+        ("recipes_example_2", "about:blank", "How long does the vegetarian lasagna on recipes.example take?")]
+    patches = tmp_path / "p.json"
+    patches.write_text(json.dumps({"replace": {"Shop--0": "Find a green umbrella."}}))
+    tasks, _, rows = load_rows("deepshop", DATA / "deepshop.jsonl", patches=patches)
+    assert rows[0]["ques"] == "Find a green umbrella." and rows[0]["sort"] == "rating", "the row, patched"
+    subset = write_subset("deepshop", rows[:1], tmp_path / "deepshop.jsonl")
+    assert [t.goal for t in load_live("deepshop", subset)[0]] == ["Find a green umbrella."]
+    for benchmark, file in [("odysseys", "odysseys.json"), ("webtailbench", "webtailbench.json")]:
+        tasks, _, rows = load_rows(benchmark, DATA / file)
+        assert load_live(benchmark, write_subset(benchmark, rows, tmp_path / file))[0] == tasks
+
+
 @pytest.mark.parametrize("args, message", [
-    (("webvoyager", MIND2WEB), "not a WebVoyager task line"),
-    (("mind2web", WEBVOYAGER), "not an Online-Mind2Web task file"),
+    (("webvoyager", MIND2WEB), "is not a webvoyager task file"),
+    (("deepshop", DATA / "webtailbench.json"), "is not a deepshop task file"),
+    (("webtailbench", DATA / "deepshop.jsonl"), "is not a webtailbench task file"),
+    (("deepshop", DATA / "deepshop.jsonl", {"start": "blank"}), "--start is for webvoyager"),
+    (("mind2web", WEBVOYAGER), "is not a mind2web task file"),
     (("webvoyager", WEBVOYAGER, {"ids": ["Nope--3"]}), "no task with id Nope--3"),
     (("webvoyager", WEBVOYAGER, {"sites": ["Atlantis"]}), "no task on site atlantis"),
     (("webvoyager", WEBVOYAGER, {"level": "easy"}), "--level is for mind2web"),
@@ -196,6 +277,14 @@ def test_eval_refuses_bad_benchmark_options_before_any_episode(tmp_path):
         (["mind2web", str(MIND2WEB), "--judge", "http://127.0.0.1:9/v1"], "--judge-model is missing"),
         (["mind2web", str(MIND2WEB), "--judge", "http://127.0.0.1:9/v1", "--judge-model", "m",
           "--judge-method", "vibes"], "--judge-method 'vibes' is not one of"),
+        (["mind2web", str(MIND2WEB), "--judge-official", str(DATA)], "is neither a checkout of allenai/molmoweb"),
+        (["mind2web", str(MIND2WEB), "--judge-official", str(OFFICIAL / "molmoweb")], "--official needs --judge URL"),
+        (["webvoyager", str(WEBVOYAGER), "--judge", "http://127.0.0.1:9/v1", "--judge-model", "m",
+          "--judge-official", str(OFFICIAL / "online-mind2web")], "judges Online-Mind2Web runs, not webvoyager"),
+        (["mind2web", str(MIND2WEB), "--judge", "http://127.0.0.1:9/v1", "--judge-model", "org/judge",
+          "--judge-official", str(OFFICIAL / "online-mind2web")], "cannot hold '/'"),
+        ([str(Path(__file__).parents[1] / "tasks" / "demo"), "--judge-official", str(OFFICIAL / "molmoweb")],
+         "judges published benchmarks"),
     ]:
         done = cli("eval", *args, "--pointer", "dom", "--out", str(tmp_path / "out"))
         assert done.returncode == 2 and message in done.stderr, (args, done.stderr)

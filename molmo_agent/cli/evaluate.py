@@ -16,15 +16,16 @@ from ._common import (
     make_settings, out,
 )
 from .judging import (
-    JUDGE, JUDGE_KEY, JUDGE_METHOD, JUDGE_MODEL, add_scores, judge_notes, live_episodes, make_cli_judge,
-    parse_map_url, print_scores,
+    JUDGE, JUDGE_KEY, JUDGE_METHOD, JUDGE_MODEL, OFFICIAL_PYTHON, add_scores, judge_notes, live_episodes,
+    make_checkout, make_cli_judge, official_notes, parse_map_url, print_scores, score_officially,
 )
 
 
 @app.command("eval")
 def eval_(
     suite: str = typer.Argument(..., help="a task file, a folder of task files, 'miniwob', or a published "
-                                "benchmark: 'webvoyager FILE.jsonl', 'mind2web FILE.json'"),
+                                "benchmark with its file as shipped: webvoyager, mind2web, odysseys, deepshop, "
+                                "webtailbench"),
     file: Optional[Path] = typer.Argument(None, help="the benchmark's task file, read unchanged"),
     tasks: Optional[str] = typer.Option(None, "--tasks", help="comma-separated task ids (MiniWoB: task names)"),
     sites: Optional[str] = typer.Option(None, "--sites", help="benchmarks: comma-separated sites (web_name / host)"),
@@ -39,6 +40,10 @@ def eval_(
                                       "copies of pages); repeatable"),
     judge: Optional[str] = JUDGE, judge_model: Optional[str] = JUDGE_MODEL, judge_api_key: Optional[str] = JUDGE_KEY,
     judge_method: Optional[str] = JUDGE_METHOD,
+    judge_official: Optional[Path] = typer.Option(None, "--judge-official", help="after the eval, run the "
+                                                  "benchmark's own judge code from this checkout (see judge "
+                                                  "--official)"),
+    official_python: Optional[str] = OFFICIAL_PYTHON,
     episodes: int = typer.Option(1, "--episodes", min=1, help="episodes per task, at seeds S, S+1, ..."),
     seed: int = typer.Option(0, "--seed", help="first seed"),
     miniwob_time_limit: Optional[float] = typer.Option(None, "--miniwob-time-limit", min=0.1, help="MiniWoB: the "
@@ -70,10 +75,12 @@ def eval_(
     from rich.table import Table
 
     from .. import miniwob
-    from ..evaluate import evaluate, load_suite, write_summary
+    from ..evaluate import evaluate, load_suite, write_results, write_summary
     from ..live import BENCHMARKS
     from ..live.mind2web import write_missing
+    from ..live.molmoweb import subset_path
     from ..live.scoring import finisher
+    from ..live.tasks import write_subset
     from ..report import write_eval_report
 
     try:
@@ -86,10 +93,11 @@ def eval_(
             raise ConfigError("--miniwob-time-limit and --miniwob-display are for eval miniwob")
         if not live and (file or sites or level or ids or limit or patches or start != "site"):
             raise ConfigError("FILE, --sites, --level, --ids, --limit, --patches and --start are for published "
-                              "benchmarks: eval webvoyager FILE.jsonl, eval mind2web FILE.json")
+                              "benchmarks: eval webvoyager FILE.jsonl, eval mind2web FILE.json, ...")
         recorded: dict = {}
+        rows: list[dict] = []
         if live:
-            chosen, recorded = live_episodes(live, file, sites=sites, level=level, ids=ids, limit=limit,
+            chosen, recorded, rows = live_episodes(live, file, sites=sites, level=level, ids=ids, limit=limit,
                                              patches=patches, start=start, episodes=episodes, seed=seed)
         elif suite == "miniwob":
             chosen = miniwob.episodes(only, count=episodes, seed=seed, display=miniwob_display,
@@ -97,6 +105,7 @@ def eval_(
         else:
             chosen = load_suite(suite, only=only, episodes=episodes, seed=seed)
         name = Path(file).stem if live else "miniwob" if suite == "miniwob" else Path(suite).stem
+        checkout = make_checkout(judge_official, official_python, live, judge, judge_model)
         chosen_judge = make_cli_judge(live, judge, judge_model, judge_api_key, judge_method)
         if executor not in ("local", "ray"):
             raise ConfigError(f"--executor {executor!r} is not one of local, ray")
@@ -109,6 +118,8 @@ def eval_(
             settings.pointer.build()  # bad pointer and model options fail before any episode starts
         if policy != "steps":
             make_policy(Task(id="check", goal=""), settings)
+        if live:  # the official judge's task file: the tasks this eval covers, as the benchmark writes them
+            write_subset(live, rows, subset_path(out_dir, live))
     except MolmoAgentError as exc:
         fail(exc)
     stop = threading.Event()
@@ -144,9 +155,16 @@ def eval_(
     if chosen_judge is not None:
         extra["judge"] = {"method": chosen_judge.method, "model": chosen_judge.client.model,
                           "endpoint": chosen_judge.client.endpoint}
-    summary = write_summary(out_dir, results, add_scores(extra, results))
     if live == "mind2web":  # every task expected has a folder, so the official script counts what we count
         write_missing(out_dir, chosen)
+    if checkout is not None and results:
+        try:
+            results = score_officially(checkout, out_dir, {**extra}, results, judge=judge, model=judge_model,
+                                       api_key=judge_api_key)
+        except MolmoAgentError as exc:
+            fail(exc)
+        write_results(out_dir, results)
+    summary = write_summary(out_dir, results, add_scores(extra, results))
     if live:  # hundreds of tasks: the per-site table says more
         print_scores(summary)
     else:
@@ -159,5 +177,5 @@ def eval_(
     out.print(f"{summary['successes']} of {summary['episodes']} episodes succeeded ({summary['success_rate']:.1%})"
               + (f"; {unfinished} not finished (run again to resume)" if unfinished else ""))
     out.print(f"report: {write_eval_report(out_dir)}")
-    judged = judge_notes(chosen_judge, results)
+    judged = judge_notes(chosen_judge, results) and (checkout is None or official_notes(results))
     raise typer.Exit(0 if judged and not unfinished and summary["successes"] == len(chosen) else 1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -16,7 +15,11 @@ JUDGE = typer.Option(None, "--judge", help="OpenAI-compatible base URL of the ju
 JUDGE_MODEL = typer.Option(None, "--judge-model", help="the model the --judge endpoint serves")
 JUDGE_KEY = typer.Option(None, "--judge-api-key", envvar="MOLMO_AGENT_JUDGE_API_KEY", help="bearer token for --judge")
 JUDGE_METHOD = typer.Option(None, "--judge-method", help="webvoyager or webjudge (default: the benchmark's own)")
-OWN_JUDGE = {"webvoyager": "webvoyager", "mind2web": "webjudge"}
+OFFICIAL = typer.Option(None, "--official", help="a checkout of allenai/molmoweb or OSU-NLP-Group/Online-Mind2Web: "
+                        "run its own judge code on the eval (through --judge, as OPENAI_BASE_URL) and read its "
+                        "verdicts back beside ours")
+OFFICIAL_PYTHON = typer.Option(None, "--official-python", help="the Python that runs --official's code (default: "
+                               "the checkout's .venv, else this one)")
 
 
 def parse_map_url(values: list[str]) -> list[tuple[str, str]]:
@@ -38,35 +41,70 @@ def make_cli_judge(benchmark: str | None, judge: str | None, model: str | None, 
         if model or method:
             raise ConfigError("--judge-model and --judge-method need --judge URL")
         return None
-    method = method or OWN_JUDGE.get(benchmark or "", "webvoyager")
+    from ..live.tasks import SPECS
+
+    method = method or (SPECS[benchmark].judge if benchmark in SPECS else "webvoyager")
     return make_judge(method, judge, model, api_key=api_key)
 
 
 def live_episodes(benchmark: str, file: Path | None, *, sites, level, ids, limit, patches, start, episodes, seed):
     """The benchmark's episodes and what the summary records about them (source file, every task expected)."""
     from ..evaluate import Episode
-    from ..live import load_live
+    from ..live.tasks import load_rows
 
     if file is None:
         raise ConfigError(f"eval {benchmark} needs the task file: molmo-agent eval {benchmark} FILE")
     split = (lambda text: [s.strip() for s in text.split(",") if s.strip()] if text else None)
-    tasks, source = load_live(benchmark, file, sites=split(sites), level=level, ids=split(ids), limit=limit,
-                              patches=patches, start=start)
+    tasks, source, rows = load_rows(benchmark, file, sites=split(sites), level=level, ids=split(ids), limit=limit,
+                                    patches=patches, start=start)
     if not tasks:
         raise ConfigError(f"no task of {file} is left after the filters")
     seeds = [None] if episodes == 1 else list(range(seed, seed + episodes))
     chosen = [Episode(task_id=t.id, seed=s, task=t, source=source.sha256) for t in tasks for s in seeds]
     return chosen, {"source": source.model_dump(), "episodes_per_task": episodes,
-                    "expected": {t.id: t.tags for t in tasks}}
+                    "expected": {t.id: t.tags for t in tasks}}, rows
+
+
+def make_checkout(path: Path | None, python: str | None, summary_benchmark: str | None, judge: str | None,
+                  model: str | None):
+    """The benchmark's own judge code to run after scoring (--official), checked before anything runs."""
+    from ..live.official import check, find_checkout
+
+    if path is None:
+        if python:
+            raise ConfigError("--official-python is the Python for --official PATH")
+        return None
+    checkout = find_checkout(path, python)
+    check(checkout, summary_benchmark, judge, model)
+    return checkout
+
+
+def score_officially(checkout, eval_dir: Path, summary: dict, results, *, judge: str, model: str | None,
+                     api_key: str | None) -> list:
+    """The results with the official code's verdicts beside ours (the task file it reads written first)."""
+    from ..live.molmoweb import subset_path
+    from ..live.official import run_official
+    from ..live.tasks import load_rows, write_subset
+
+    benchmark = summary["source"]["benchmark"]
+    if not subset_path(eval_dir, benchmark).is_file():  # an eval from before the layout: its tasks, unpatched
+        _, _, rows = load_rows(benchmark, summary["source"]["file"], ids=list(summary["expected"]))
+        write_subset(benchmark, rows, subset_path(eval_dir, benchmark))
+    verdicts = run_official(checkout, eval_dir, benchmark, results, endpoint=judge, model=model, api_key=api_key,
+                            echo=out.print)
+    return [r.model_copy(update={"official": verdicts.get(r.key, r.official)}) for r in results]
 
 
 def add_scores(summary: dict, results) -> dict:
     """pass@1 / pass@k into the summary, where it records the tasks a benchmark run was meant to cover."""
-    from ..live.scoring import pass_at_k
+    from ..live.scoring import official_scores, pass_at_k
 
     if "expected" in summary:
-        summary["scores"] = pass_at_k(results, summary["expected"], summary.get("episodes_per_task", 1))
+        k = summary.get("episodes_per_task", 1)
+        summary["scores"] = pass_at_k(results, summary["expected"], k)
         summary["judged"] = {v: sum(r.verdict == v for r in results) for v in ("success", "failure", "unknown")}
+        if (official := official_scores(results, summary["expected"], k)) is not None:
+            summary["official"] = official
     return summary
 
 
@@ -80,6 +118,17 @@ def judge_notes(judge, results) -> bool:
     if results and all(r.verdict == "unknown" for r in results):
         err.print(f"[red]error:[/red] the judge gave no verdict for any of {len(results)} episodes (every answer "
                   "was an error or unreadable); its calls are kept with each result's judgment", markup=True)
+        return False
+    return True
+
+
+def official_notes(results) -> bool:
+    """One line when the official code gave no verdict at all (the run then exits non-zero)."""
+    from ..live.official import OFFICIAL_DIR
+
+    if results and all(r.official is None or r.official.verdict in ("unknown", "missing") for r in results):
+        err.print(f"[red]error:[/red] the official judge gave no verdict for any of {len(results)} episodes; "
+                  f"its command and output are under {OFFICIAL_DIR}/", markup=True)
         return False
     return True
 
@@ -101,6 +150,11 @@ def print_scores(summary: dict) -> None:
     overall = scores["overall"]
     out.print(f"overall over {overall['tasks']} tasks: " + ", ".join(f"{c} {overall[c]:.1%}" for c in columns)
               + (f" (judge verdicts: {summary['judged']})" if summary.get("judged") else ""))
+    if official := summary.get("official"):
+        theirs = official["scores"]["overall"]
+        out.print(f"official ({official['judge']}): " + ", ".join(f"{c} {theirs[c]:.1%}" for c in columns)
+                  + f" (verdicts: {official['verdicts']}; agrees with ours on {official['agree']} of "
+                  f"{official['both']} episodes both decided)")
 
 
 @app.command()
@@ -112,10 +166,13 @@ def judge(
                                        "several): a person's verdict, kept beside the judges' and counted in the "
                                        "scores; repeatable, with --why"),
     why: Optional[str] = typer.Option(None, "--why", help="the reason for --set, shown in the report"),
+    official: Optional[Path] = OFFICIAL, official_python: Optional[str] = OFFICIAL_PYTHON,
 ) -> None:
     """Re-score a finished eval with a judge, without re-running it; earlier verdicts stay beside the new ones.
-    A person can overrule a verdict with --set TASK=success|failure --why "..." (with or without --judge)."""
-    from ..evaluate import RESULTS, SUMMARY, finished_results, summarize
+    With --official PATH, the benchmark's own judge code from your checkout judges instead (our verdicts stay as
+    they were, its verdicts beside them). A person can overrule a verdict with --set TASK=success|failure
+    --why "..." (with or without --judge)."""
+    from ..evaluate import RESULTS, SUMMARY, finished_results, summarize, write_results
     from ..live.scoring import judged, overruled
     from ..report import write_eval_report
 
@@ -129,8 +186,12 @@ def judge(
             raise ConfigError("--judge URL is missing: the OpenAI-compatible endpoint of the judge model "
                               "(or --set TASK=success|failure --why ... to overrule a verdict)")
         summary = json.loads((eval_dir / SUMMARY).read_text(encoding="utf-8"))
-        chosen = make_cli_judge(summary.get("source", {}).get("benchmark"), judge, judge_model, judge_api_key,
-                                judge_method)
+        benchmark = summary.get("source", {}).get("benchmark")
+        checkout = make_checkout(official, official_python, benchmark, judge, judge_model)
+        if checkout is not None and judge_method:
+            raise ConfigError("--judge-method chooses our own judge; --official runs the benchmark's own code (run "
+                              "judge twice for both)")
+        chosen = None if checkout else make_cli_judge(benchmark, judge, judge_model, judge_api_key, judge_method)
         results = finished_results(eval_dir)
         verdicts = _overrules(overrule, why, results)
     except MolmoAgentError as exc:
@@ -148,9 +209,13 @@ def judge(
         if now is not result:
             out.print(f"{n}/{len(results)} {result.key}: {now.verdict}" + (f" (was {result.verdict})" if result.verdict else "")
                       + (f", set by a person: {person[1]}" if person else ""))
-    staged = eval_dir / (RESULTS + ".new")
-    staged.write_text("".join(r.model_dump_json() + "\n" for r in rejudged), encoding="utf-8")
-    os.replace(staged, eval_dir / RESULTS)  # all or nothing: a kill mid-way leaves the old results whole
+    if checkout is not None:
+        try:
+            rejudged = score_officially(checkout, eval_dir, summary, rejudged, judge=judge, model=judge_model,
+                                        api_key=judge_api_key)
+        except MolmoAgentError as exc:
+            fail(exc)
+    write_results(eval_dir, rejudged)
     summary.update(summarize(rejudged))
     if chosen is not None:
         summary["judge"] = {"method": chosen.method, "model": chosen.client.model, "endpoint": chosen.client.endpoint}
@@ -161,6 +226,8 @@ def judge(
     print_scores(summary)
     out.print(f"report: {write_eval_report(eval_dir)}")
     if chosen is not None and not judge_notes(chosen, rejudged):
+        raise typer.Exit(1)
+    if checkout is not None and not official_notes(rejudged):
         raise typer.Exit(1)
 
 

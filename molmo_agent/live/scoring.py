@@ -38,19 +38,23 @@ def _with_verdict(result: EpisodeResult, verdict: str, by: str | None) -> Episod
 
 
 def finisher(out: Path, benchmark: str | None, judge: Judge | None, warn: Callable[[str], None]):
-    """What happens to each live episode once it ends: the judge's verdict, and Online-Mind2Web's layout for
-    `eval mind2web` (a layout that cannot be written is a warning: the episode's result stands)."""
+    """What happens to each live episode once it ends: the judge's verdict, and the layouts the benchmarks' own
+    judges read (MolmoWeb's for every benchmark, Online-Mind2Web's too for `eval mind2web`). A layout that
+    cannot be written is a warning: the episode's result stands."""
     from ..errors import MolmoAgentError
-    from .mind2web import layout_folder, write_layout
+    from . import mind2web, molmoweb
 
     def finish(result: EpisodeResult) -> EpisodeResult:
         if judge is not None:
             result = judged(result, out, judge)
-        if benchmark == "mind2web" and result.trace:
+        if benchmark is not None and result.trace:
             try:
-                write_layout(read_trace(out / result.trace), result.task, layout_folder(out, result.seed))
+                trace = read_trace(out / result.trace)
+                molmoweb.write_results(trace, result.task, molmoweb.layout_folder(out, result.seed))
+                if benchmark == "mind2web":
+                    mind2web.write_layout(trace, result.task, mind2web.layout_folder(out, result.seed))
             except (MolmoAgentError, OSError) as exc:
-                warn(f"{result.key}: Online-Mind2Web layout not written: {exc}")
+                warn(f"{result.key}: the benchmark's results layout was not written: {exc}")
         return result
 
     return finish
@@ -62,6 +66,21 @@ def overruled(result: EpisodeResult, out: Path, verdict: str, why: str) -> Episo
     if result.trace is not None:
         save_judgment(out / result.trace, judgment)
     return _with_verdict(result, verdict, judgment.by)
+
+
+def official_scores(results: list[EpisodeResult], expected: dict[str, list[str]], k: int) -> dict | None:
+    """pass@1 / pass@k by the benchmark's own judge code, where it judged this eval (`judge --official`)."""
+    officials = [r.official for r in results if r.official is not None]
+    if not officials:
+        return None
+    by_them = [r.model_copy(update={"success": r.official is not None and r.official.verdict == "success"})
+               for r in results]
+    return {"judge": officials[0].judge, "scores": pass_at_k(by_them, expected, k),
+            "verdicts": {v: sum(o.verdict == v for o in officials) for v in ("success", "failure", "unknown", "missing")},
+            "agree": sum(r.official is not None and r.verdict in ("success", "failure")
+                         and r.official.verdict == r.verdict for r in results),
+            "both": sum(r.official is not None and r.verdict in ("success", "failure")
+                        and r.official.verdict in ("success", "failure") for r in results)}
 
 
 def pass_at_k(results: list[EpisodeResult], expected: dict[str, list[str]], k: int) -> dict:

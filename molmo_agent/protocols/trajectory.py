@@ -1,0 +1,168 @@
+"""A trace in MolmoWeb's episode layout: the folder its benchmark judges read and its trajectory datasets share.
+
+    <folder>/trajectory.json             {"1": step, "2": step, ...}, one entry per answer of the model
+    <folder>/images/screenshot_001.png   the page each answer was given on (three digits, from 001)
+    <folder>/user_message/user_message_001.txt   the prompt text of that answer
+    <folder>/metadata.json               {"goal", "eps_name"}
+    <folder>/system_message.md           the prompt style, molmo_web_think
+
+Each step is as MolmoWeb's own logger writes it (facts: shared/facts/molmoweb-benchmarks.md and
+molmowebmix-data.md): `screenshot`, `user_message`, `other_obs` (the page index, URL and open tabs),
+`action` {`action_str` (their action object printed, pixels), `action_description` (what was acted on, in
+words), `action_output` {thought, action (pixels), action_name}}, `error`, `action_timestamp`,
+`raw_output`. Units are pixels of the screenshot, which is written at the CSS viewport's size, so the two
+agree at any device scale. A step we took in two answers of theirs (typing at a point: a click, then
+keyboard_type) is two entries on the same screenshot. The final answer is read by their rule: the last
+`send_msg_to_user` whose msg holds `[ANSWER]`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from PIL import Image
+
+from ..language.narration import narrate
+from ..trace import StepRecord, Trace
+from . import molmoweb
+
+TRAJECTORY = "trajectory.json"
+IMAGES = "images"
+USER_MESSAGES = "user_message"
+
+
+def screenshot_name(number: int) -> str:
+    return f"screenshot_{number:03d}.png"
+
+
+def _coordinate(percent: float, size: int) -> float:
+    """Their mapping of a percent to a pixel: rounded to 0.1 and kept inside the image."""
+    return max(1.0, min(round(percent / 100 * size, 1), size - 2.0))
+
+
+def _extent(percent: float, size: int) -> float:
+    return round(percent / 100 * size, 1)
+
+
+def _call(name: str, **params) -> str:
+    """An action object printed as their `__str__` prints it: `mouse_click(x=640.0, y=360.0, button='left')`."""
+    return f"{name}(" + ", ".join(f"{key}={value!r}" for key, value in params.items()) + ")"
+
+
+def in_pixels(action: dict, size: tuple[int, int]) -> tuple[str, dict, str]:
+    """A MolmoWeb answer's action (percent) as their agent turns it into an action object: its name, its
+    parameters in pixels, and how it prints."""
+    width, height = size
+    name = action.get("name")
+    at = lambda x="x", y="y": {x: _coordinate(float(action.get(x, 0.0)), width),  # noqa: E731
+                               y: _coordinate(float(action.get(y, 0.0)), height)}
+    deltas = lambda: {"delta_x": _extent(float(action.get("delta_x", 0.0)), width),  # noqa: E731
+                      "delta_y": _extent(float(action.get("delta_y", 0.0)), height)}
+    match name:
+        case "click" | "dblclick" | "mouse_click":
+            called = "mouse_dblclick" if name == "dblclick" else "mouse_click"
+            params = {**at(), "button": action.get("button", "left"),
+                      "click_type": "double" if name == "dblclick" else "single"}
+            return called, params, _call(called, x=params["x"], y=params["y"], button=params["button"])
+        case "hover_at":
+            params = {**at(), "duration": float(action.get("duration", 1.0))}
+            return name, params, _call(name, **params)
+        case "mouse_drag_and_drop" | "drag_and_drop":
+            params = {**at("from_x", "from_y"), **at("to_x", "to_y")}
+            return "mouse_drag_and_drop", params, _call("mouse_drag_and_drop", **params)
+        case "scroll":
+            params = deltas()
+            return name, params, _call(name, **params)
+        case "scroll_at":
+            params = {**at(), **deltas()}
+            return name, params, _call(name, **params)
+        case "keyboard_type" | "type":
+            params = {"text": action.get("text", "")}
+            return "keyboard_type", params, _call("keyboard_type", **params)
+        case "keyboard_press" | "keypress":
+            params = {"key": action.get("key", "")}
+            return "keyboard_press", params, _call("keyboard_press", **params)
+        case "goto":
+            params = {"url": action.get("url", "")}
+            return name, params, _call(name, **params)
+        case "send_msg_to_user":
+            params = {"msg": molmoweb.cut(str(action.get("msg", "")), molmoweb.MESSAGE_LIMIT)}
+            return name, params, _call(name, text=params["msg"])
+        case "browser_nav":
+            params = {"nav_type": action.get("nav_type", "go_back"), "index": action.get("index", -1)}
+            shown = _call(params["nav_type"], index=params["index"]) if params["nav_type"] == "tab_focus" \
+                else _call(params["nav_type"])
+            return name, params, shown
+        case "noop":
+            params = {"noop_reason": action.get("noop_reason", "loading")}
+            return name, params, _call(name, wait_ms=int(molmoweb.NOOP_SECONDS * 1000))
+        case "select_option":  # ours, not theirs: kept in the same shape
+            params = {**at(), "option": action.get("option", "")}
+            return name, params, _call(name, **params)
+    reason = action.get("infeasibility_reason") or f"Unsupported action: {action}"
+    return "report_infeasible", {"infeasibility_reason": reason}, _call("report_infeasible", reason=reason)
+
+
+def entries(trace: Trace) -> list[tuple[StepRecord, molmoweb.ModelStep, str]]:
+    """Every answer of the run in order, with the step it belongs to and the prompt it was given."""
+    size = tuple(trace.header.viewport)
+    answered = [molmoweb.to_model_steps(step, size) for step in trace.steps]
+    found, before = [], []
+    for step, answers in zip(trace.steps, answered):
+        for answer in answers:
+            prompt = molmoweb.prompt(trace.header.goal, before, page_index=step.observation.active_tab,
+                                     title=step.observation.title, url=step.observation.url)
+            found.append((step, answer, prompt))
+            before.append(answer)
+    return found
+
+
+def trajectory(trace: Trace, answers: list | None = None) -> dict[str, dict]:
+    """trajectory.json's object, keyed by step number from "1" (`answers`: `entries(trace)`, where known)."""
+    size = tuple(trace.header.viewport)
+    steps = {}
+    for number, (step, answer, prompt) in enumerate(entries(trace) if answers is None else answers, 1):
+        name, params, shown = in_pixels(answer.action, size)
+        observed = step.observation
+        steps[str(number)] = {
+            "screenshot": screenshot_name(number),
+            "user_message": f"user_message_{number:03d}.txt",
+            "other_obs": {"page_index": observed.active_tab, "url": observed.url,
+                          "open_pages_titles": [t.title for t in observed.tabs],
+                          "open_pages_urls": [t.url for t in observed.tabs], "prompt": prompt},
+            "action": {"action_str": shown, "action_description": narrate(step.action or step.intent, step.element),
+                       "action_output": {"thought": answer.thought, "action": params, "action_name": name}},
+            "error": None if step.outcome.ok else {"ENV_STEP_ERROR": step.outcome.error or "the step failed"},
+            "action_timestamp": None,
+            "raw_output": step.policy_raw if step.policy_raw is not None else json.dumps(answer.model_dump()),
+            "image_w": size[0], "image_h": size[1],
+        }
+    return steps
+
+
+def write_episode(trace: Trace, folder: Path, episode_name: str) -> Path | None:
+    """The run written in MolmoWeb's layout at `folder` (replacing an earlier one); None when the run gave
+    no answer at all, which their harness leaves without a folder (their judge counts it as missing)."""
+    answers = entries(trace)
+    steps = trajectory(trace, answers)
+    if folder.exists():
+        shutil.rmtree(folder)
+    if not steps:
+        return None
+    (folder / IMAGES).mkdir(parents=True)
+    (folder / USER_MESSAGES).mkdir()
+    size = tuple(trace.header.viewport)
+    for number, (step, _, prompt) in enumerate(answers, 1):
+        with Image.open(trace.screenshot_path(step.observation.screenshot)) as image:
+            image = image.convert("RGB")
+            (image if image.size == size else image.resize(size, Image.Resampling.LANCZOS)).save(
+                folder / IMAGES / screenshot_name(number))
+        (folder / USER_MESSAGES / steps[str(number)]["user_message"]).write_text(
+            prompt.split(": ", 1)[1], encoding="utf-8")
+    (folder / "metadata.json").write_text(json.dumps({"goal": trace.header.goal, "eps_name": episode_name},
+                                                     indent=2) + "\n", encoding="utf-8")
+    (folder / "system_message.md").write_text(molmoweb.SYSTEM, encoding="utf-8")
+    (folder / TRAJECTORY).write_text(json.dumps(steps, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return folder
