@@ -67,7 +67,8 @@ def test_grounding_prompt_is_molmowebs_own_mode_as_their_trainer_renders_it():
 
 # -- every action kind both ways, whole models compared, values off their defaults -------------------
 BOTH_WAYS = [
-    ({"name": "click", "x": 50.0, "y": 25.0, "button": "right"}, A.Click(x=640.0, y=180.0, button="right")),
+    ({"name": "click", "x": 50.0, "y": 25.0, "button": "right", "click_type": "single"},
+     A.Click(x=640.0, y=180.0, button="right")),
     ({"name": "dblclick", "x": 10.0, "y": 90.0, "button": "middle"}, A.DoubleClick(x=128.0, y=648.0, button="middle")),
     ({"name": "hover_at", "x": 10.0, "y": 10.0, "duration": 2.5}, A.Hover(x=128.0, y=72.0, duration=2.5)),
     ({"name": "mouse_drag_and_drop", "from_x": 10.0, "from_y": 20.0, "to_x": 30.0, "to_y": 40.0},

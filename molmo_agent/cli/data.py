@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Optional
 
 import typer
-
-import sys
 
 from ..errors import MolmoAgentError
 from ..tasks import Task
@@ -32,7 +32,11 @@ def export(
     traces: list[Path] = typer.Argument(..., help="run directories, or folders holding them"),
     out_dir: Path = typer.Option(..., "--out", help="dataset folder (train/ and test/ for datasets' imagefolder)"),
     format: str = typer.Option("molmo2", "--format", help="molmo2 (pointing), molmoweb (whole steps as MolmoWeb "
-                               "actions) or planner (steps in the step language, for --policy planner)"),
+                               "actions), planner (steps in the step language, for --policy planner) or "
+                               "molmowebmix (one row a trace in MolmoWeb's trajectory datasets' schema, parquet)"),
+    verdict: Optional[str] = typer.Option(None, "--verdict", help="only traces a judge (or a person) judged "
+                                          "success, or failure, last"),
+    min_steps: int = typer.Option(0, "--min-steps", min=0, help="only traces of at least this many steps"),
     include_failed: bool = typer.Option(False, "--include-failed", help="also export steps that failed"),
     holdout: list[Path] = typer.Option([], "--holdout", help="traces whose steps all go to the test split"),
     test_fraction: float = typer.Option(0.1, "--test-fraction", min=0, max=1, help="share of other screens held out"),
@@ -44,11 +48,36 @@ def export(
 
     try:
         counts = export_traces(traces, out_dir, format=format, include_failed=include_failed,
-                               test_fraction=test_fraction, holdout=holdout, history=history)
+                               test_fraction=test_fraction, holdout=holdout, history=history, verdict=verdict,
+                               min_steps=min_steps)
     except MolmoAgentError as exc:
         fail(exc)
-    out.print(f"{counts['train']} training and {counts['test']} held-out examples in {out_dir}; load them with:\n"
-              f"    {load_line(out_dir)}")
+    what = "rows" if format == "molmowebmix" else "training"
+    out.print(f"{counts['train']} {what} and {counts['test']} held-out examples in {out_dir}; load them with:\n"
+              f"    {load_line(out_dir, format)}")
+
+
+@app.command("import")
+def import_(
+    format: str = typer.Argument(..., help="the data's format: molmowebmix"),
+    data: Path = typer.Argument(..., help="a folder of MolmoWebMix parquet files (a published trajectory dataset "
+                                "downloaded, or an export --format molmowebmix)"),
+    out_dir: Path = typer.Option(Path("traces/imported"), "--out", help="where the traces go, one folder a row"),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="the first N rows"),
+) -> None:
+    """Published trajectories as traces: report shows a human demonstration step by step, points drawn."""
+    from ..errors import ConfigError
+    from ..sft.molmowebmix import read_rows, to_trace
+
+    written = []
+    try:
+        if format != "molmowebmix":
+            raise ConfigError(f"import {format!r}: the one format is molmowebmix")
+        for row in read_rows(data, limit):
+            written.append(to_trace(row, out_dir))
+    except MolmoAgentError as exc:
+        fail(exc)
+    out.print(f"{len(written)} traces in {out_dir}; see one with: molmo-agent report {written[0] if written else out_dir}")
 
 
 @app.command()

@@ -13,7 +13,8 @@ from ._common import app, fail, out
 
 @app.command()
 def train(
-    dataset: list[Path] = typer.Argument(..., help="folders written by export (several are mixed)"),
+    dataset: list[str] = typer.Argument(..., help="folders written by export, or of MolmoWebMix parquet files "
+                                        "(several are mixed; PATH:WEIGHT weighs one, e.g. data/human:2)"),
     base: str = typer.Option(..., "--base", help="Molmo2-family checkpoint to start from (folder or hub id)"),
     out_dir: Path = typer.Option(..., "--out", help="where the fine-tuned model goes"),
     lora: bool = typer.Option(False, "--lora", help="LoRA on the language model's projections (peft)"),

@@ -211,8 +211,16 @@ def _browser_nav(action: dict) -> A.Action:
 
 
 # -- writing our actions as the model's -----------------------------------------------------------
+def _extent(value: float, size: int) -> float:
+    """Pixels as percent of the size, to one decimal, as MolmoWeb's loader writes every target (and every
+    published answer has one): `normalize_scroll_deltas`, signed."""
+    percent = round(abs(value) / size * 100, 1)
+    return percent if value >= 0 else -percent
+
+
 def _percent(value: float, size: int) -> float:
-    return round(100 * value / size, 2)
+    """A coordinate as their `normalize_click_coords`: one decimal, kept inside 0-100."""
+    return max(0.0, min(round(value / size * 100, 1), 100.0))
 
 
 def _point(action, size: tuple[int, int], x: str = "x", y: str = "y") -> dict:
@@ -232,9 +240,10 @@ def from_action(action: A.Action, size: tuple[int, int]) -> list[dict]:
     if isinstance(action, A.POINTED) and action.needs_grounding and not isinstance(action, A.Type):
         return []
     match action:
-        case A.Click(button=button) | A.DoubleClick(button=button):
-            named = {"name": "click" if isinstance(action, A.Click) else "dblclick", **_point(action, size)}
-            return [named | ({"button": button} if button != "left" else {})]
+        case A.Click(button=button):  # the keys and their order of MolmoWeb's training targets
+            return [{"name": "click", **_point(action, size), "button": button, "click_type": "single"}]
+        case A.DoubleClick(button=button):
+            return [{"name": "dblclick", **_point(action, size)} | ({"button": button} if button != "left" else {})]
         case A.Hover(duration=duration):
             return [{"name": "hover_at", **_point(action, size)} | ({"duration": duration} if duration else {})]
         case A.Drag():
@@ -242,20 +251,21 @@ def from_action(action: A.Action, size: tuple[int, int]) -> list[dict]:
                      "to_x": _percent(action.to_x, size[0]), "to_y": _percent(action.to_y, size[1])}]
         case A.Type(text=text):
             typed = {"name": "keyboard_type", "text": text}
-            return [typed] if action.x is None else [{"name": "click", **_point(action, size)}, typed]
+            clicked = {"name": "click", **_point(action, size), "button": "left", "click_type": "single"}
+            return [typed] if action.x is None else [clicked, typed]
         case A.SelectOption(option=option):
             return [{"name": "select_option", **_point(action, size), "option": option}]
         case A.Press(key=key):
             return [{"name": "keyboard_press", "key": _key_name(key)}]
         case A.Wheel(delta_x=dx, delta_y=dy):
-            deltas = {"delta_x": _percent(dx, size[0]), "delta_y": _percent(dy, size[1])}
+            deltas = {"delta_x": _extent(dx, size[0]), "delta_y": _extent(dy, size[1])}
             if action.x is None or action.y is None:
                 return [{"name": "scroll", **deltas}]
             return [{"name": "scroll_at", **_point(action, size), **deltas}]
         case A.Scroll(direction=direction, amount=amount):
             axis = 1 if direction in ("up", "down") else 0
             pixels = amount if amount is not None else 0.8 * size[axis]
-            delta = _percent(pixels if direction in ("down", "right") else -pixels, size[axis])
+            delta = _extent(pixels if direction in ("down", "right") else -pixels, size[axis])
             deltas = {"delta_x": 0.0 if axis else delta, "delta_y": delta if axis else 0.0}
             if action.x is None or action.y is None:
                 return [{"name": "scroll", **deltas}]

@@ -18,6 +18,7 @@ keyboard_type) is two entries on the same screenshot. The final answer is read b
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 from pathlib import Path
@@ -52,8 +53,8 @@ def _call(name: str, **params) -> str:
 
 
 def in_pixels(action: dict, size: tuple[int, int]) -> tuple[str, dict, str]:
-    """A MolmoWeb answer's action (percent) as their agent turns it into an action object: its name, its
-    parameters in pixels, and how it prints."""
+    """A MolmoWeb answer's action (percent) as their agent turns it into an action object and their evaluation
+    logger writes it: its name (`mouse_click`), its parameters in pixels, and how it prints."""
     width, height = size
     name = action.get("name")
     at = lambda x="x", y="y": {x: _coordinate(float(action.get(x, 0.0)), width),  # noqa: E731
@@ -105,6 +106,39 @@ def in_pixels(action: dict, size: tuple[int, int]) -> tuple[str, dict, str]:
     return "report_infeasible", {"infeasibility_reason": reason}, _call("report_infeasible", reason=reason)
 
 
+def as_data(action: dict, size: tuple[int, int]) -> tuple[str, dict]:
+    """A MolmoWeb answer's action as their trajectory datasets hold it, the inverse of their loader
+    (`get_formatted_action`): click, scroll, scroll_at and mouse_drag_and_drop in pixels, which it turns into
+    percent with one decimal; any other action's parameters as the model says them, which it copies."""
+    width, height = size
+    px = lambda key, side: round(float(action.get(key, 0.0)) / 100 * side, 2)  # noqa: E731
+    match action.get("name"):
+        case "click":
+            return "click", {"x": px("x", width), "y": px("y", height), "button": action.get("button", "left"),
+                             "click_type": action.get("click_type", "single")}
+        case "scroll":
+            return "scroll", {"delta_x": px("delta_x", width), "delta_y": px("delta_y", height)}
+        case "scroll_at":
+            return "scroll_at", {"x": px("x", width), "y": px("y", height), "delta_x": px("delta_x", width),
+                                 "delta_y": px("delta_y", height)}
+        case "mouse_drag_and_drop":
+            return "mouse_drag_and_drop", {"from_x": px("from_x", width), "from_y": px("from_y", height),
+                                           "to_x": px("to_x", width), "to_y": px("to_y", height)}
+    return action.get("name", ""), {k: v for k, v in action.items() if k != "name"}
+
+
+def screenshot_png(trace: Trace, step: StepRecord) -> bytes:
+    """The step's screenshot as PNG at the CSS viewport's size, where the trace's pixels are."""
+    size = tuple(trace.header.viewport)
+    with Image.open(trace.screenshot_path(step.observation.screenshot)) as image:
+        image = image.convert("RGB")
+        if image.size != size:
+            image = image.resize(size, Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def entries(trace: Trace) -> list[tuple[StepRecord, molmoweb.ModelStep, str]]:
     """Every answer of the run in order, with the step it belongs to and the prompt it was given."""
     size = tuple(trace.header.viewport)
@@ -119,12 +153,15 @@ def entries(trace: Trace) -> list[tuple[StepRecord, molmoweb.ModelStep, str]]:
     return found
 
 
-def trajectory(trace: Trace, answers: list | None = None) -> dict[str, dict]:
-    """trajectory.json's object, keyed by step number from "1" (`answers`: `entries(trace)`, where known)."""
+def trajectory(trace: Trace, answers: list | None = None, *, data: bool = False) -> dict[str, dict]:
+    """trajectory.json's object, keyed by step number from "1" (`answers`: `entries(trace)`, where known);
+    actions as their evaluation logger writes them, or with `data` as their datasets hold them."""
     size = tuple(trace.header.viewport)
     steps = {}
     for number, (step, answer, prompt) in enumerate(entries(trace) if answers is None else answers, 1):
         name, params, shown = in_pixels(answer.action, size)
+        if data:
+            name, params = as_data(answer.action, size)
         observed = step.observation
         steps[str(number)] = {
             "screenshot": screenshot_name(number),
@@ -153,12 +190,8 @@ def write_episode(trace: Trace, folder: Path, episode_name: str) -> Path | None:
         return None
     (folder / IMAGES).mkdir(parents=True)
     (folder / USER_MESSAGES).mkdir()
-    size = tuple(trace.header.viewport)
     for number, (step, _, prompt) in enumerate(answers, 1):
-        with Image.open(trace.screenshot_path(step.observation.screenshot)) as image:
-            image = image.convert("RGB")
-            (image if image.size == size else image.resize(size, Image.Resampling.LANCZOS)).save(
-                folder / IMAGES / screenshot_name(number))
+        (folder / IMAGES / screenshot_name(number)).write_bytes(screenshot_png(trace, step))
         (folder / USER_MESSAGES / steps[str(number)]["user_message"]).write_text(
             prompt.split(": ", 1)[1], encoding="utf-8")
     (folder / "metadata.json").write_text(json.dumps({"goal": trace.header.goal, "eps_name": episode_name},

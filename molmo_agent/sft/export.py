@@ -10,30 +10,34 @@ A split with no rows is not written: `datasets` refuses a split folder that hold
 `molmoweb`: one example per answer of MolmoWeb (screenshot + its exact prompt -> its JSON answer); a step
 the model would take in two answers (typing at a point: click, then keyboard_type) gives two.
 `planner`: one example per step (screenshot + the planner policy's prompt -> the step, in the step language).
+`molmowebmix`: one row per trace in MolmoWeb's trajectory datasets' schema, as parquet (sft/molmowebmix.py):
+    DIR/data/train-00000-of-00001.parquet  + DIR/dataset.json
+
+Which traces: all, or with `verdict` only those a judge (or a person) gave that verdict last, and with
+`min_steps` only those of at least that many steps.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import shutil
 from pathlib import Path
 from typing import Literal
 
-from PIL import Image
-
 from ..errors import ConfigError
 from .. import actions as A
 from ..pointers.prompts import prompt_for
 from ..protocols import molmoweb
+from ..protocols.trajectory import screenshot_png
 from ..policies import planner
 from ..language import to_step
 from ..trace import StepRecord, Trace, read_trace
 from ..trace.writer import TRACE_FILE
 
-Format = Literal["molmo2", "molmoweb", "planner"]
-FORMATS = ("molmo2", "molmoweb", "planner")
+Format = Literal["molmo2", "molmoweb", "planner", "molmowebmix"]
+FORMATS = ("molmo2", "molmoweb", "planner", "molmowebmix")
+VERDICTS = ("success", "failure")
 
 
 def point_text(x: float, y: float, viewport: tuple[int, int], label: str) -> str:
@@ -43,13 +47,21 @@ def point_text(x: float, y: float, viewport: tuple[int, int], label: str) -> str
     return f'<points coords="1 1 {px:03d} {py:03d}">{label}</points>'
 
 
-def _traces(paths: list[Path]) -> list[Trace]:
+def _traces(paths: list[Path], verdict: str | None = None, min_steps: int = 0) -> list[Trace]:
+    from ..judges import load_judgments
+
     found = []
     for path in paths:
         dirs = [path] if (path / TRACE_FILE).is_file() else sorted(p.parent for p in path.rglob(TRACE_FILE))
         if not dirs:
             raise ConfigError(f"{path} holds no traces")
-        found += [read_trace(d) for d in dirs]
+        for run_dir in dirs:
+            judgments = load_judgments(run_dir) if verdict else []
+            if verdict and (not judgments or judgments[-1].verdict != verdict):
+                continue  # not judged, or the last word on it (a judge's or a person's) was another
+            trace = read_trace(run_dir)
+            if len(trace.steps) >= min_steps:
+                found.append(trace)
     return found
 
 
@@ -77,7 +89,8 @@ def _stepping(trace: Trace, index: int, answered: list[list[molmoweb.ModelStep]]
             break  # MolmoWeb could not carry it out (a key off its list): not a lesson
         prompt = molmoweb.prompt(trace.header.goal, before, page_index=step.observation.active_tab,
                                  title=step.observation.title, url=step.observation.url, keep=keep)
-        rows.append({"prompt": prompt, "answer": json.dumps(model_step.model_dump()),
+        answer = {"thought": model_step.thought.strip(), "action": model_step.action}  # as MolmoWeb's loader
+        rows.append({"prompt": prompt, "answer": json.dumps(answer, ensure_ascii=False),
                      "target": getattr(step.intent, "target", None), "field": False, "box": None})
         before = before + [model_step]
     return rows
@@ -95,7 +108,8 @@ def _planning(trace: Trace, index: int) -> list[dict]:
 
 
 def export(paths: list[str | Path], out: str | Path, *, format: Format = "molmo2", include_failed: bool = False,
-           test_fraction: float = 0.1, holdout: list[str | Path] = (), history: int = molmoweb.HISTORY) -> dict:
+           test_fraction: float = 0.1, holdout: list[str | Path] = (), history: int = molmoweb.HISTORY,
+           verdict: str | None = None, min_steps: int = 0) -> dict:
     """Write the dataset; returns counts per split.
 
     Steps of `holdout` traces all go to the test split; of the others, a `test_fraction` of the
@@ -103,9 +117,20 @@ def export(paths: list[str | Path], out: str | Path, *, format: Format = "molmo2
     """
     if format not in FORMATS:
         raise ConfigError(f"--format {format!r} is not one of {', '.join(FORMATS)}")
+    if verdict is not None and verdict not in VERDICTS:
+        raise ConfigError(f"--verdict {verdict!r} is not one of {', '.join(VERDICTS)}")
     out = _fresh(Path(out))
-    held = _traces([Path(p) for p in holdout]) if holdout else []
-    traces = _traces([Path(p) for p in paths]) + held
+    held = _traces([Path(p) for p in holdout], verdict, min_steps) if holdout else []
+    traces = _traces([Path(p) for p in paths], verdict, min_steps) + held
+    if not traces:
+        raise ConfigError(f"no trace left to export after --verdict {verdict} and --min-steps {min_steps}")
+    if format == "molmowebmix":
+        from .molmowebmix import write_rows
+
+        counts = {"train": write_rows(traces, out), "test": 0}
+        (out / "dataset.json").write_text(json.dumps({"format": format, "rows": counts["train"], "traces": len(traces),
+                                                      "load": load_line(out, format)}, indent=2) + "\n")
+        return counts
     seen: set[tuple[str, str]] = set()
     splits: dict[str, list[dict]] = {"train": [], "test": []}
     for trace in traces:
@@ -117,12 +142,8 @@ def export(paths: list[str | Path], out: str | Path, *, format: Format = "molmo2
                     _stepping(trace, index, answered, history) if format == "molmoweb" else _planning(trace, index))
             if not rows:
                 continue
-            image = Image.open(trace.screenshot_path(step.observation.screenshot)).convert("RGB")
-            if image.size != tuple(trace.header.viewport):
-                image = image.resize(trace.header.viewport, Image.Resampling.LANCZOS)
-            buffer = io.BytesIO()
-            image.save(buffer, format="PNG")
-            digest = hashlib.sha1(buffer.getvalue()).hexdigest()
+            png = screenshot_png(trace, step)
+            digest = hashlib.sha1(png).hexdigest()
             by_content = int(digest[:8], 16) / 0xFFFFFFFF < test_fraction
             split = "test" if trace in held or by_content else "train"
             for row in rows:
@@ -132,7 +153,7 @@ def export(paths: list[str | Path], out: str | Path, *, format: Format = "molmo2
                 name = f"{digest[:16]}.png"
                 (out / split).mkdir(parents=True, exist_ok=True)
                 if not (out / split / name).exists():
-                    (out / split / name).write_bytes(buffer.getvalue())
+                    (out / split / name).write_bytes(png)
                 splits[split].append({"file_name": name, **row, "viewport": list(trace.header.viewport),
                                       "trace": trace.header.run_id, "step": step.index})
     if not splits["train"] and not splits["test"]:
@@ -145,12 +166,14 @@ def export(paths: list[str | Path], out: str | Path, *, format: Format = "molmo2
             f.writelines(json.dumps(r) + "\n" for r in rows)
     counts = {split: len(rows) for split, rows in splits.items()}
     (out / "dataset.json").write_text(json.dumps({"format": format, "examples": counts, "traces": len(traces),
-                                                  "load": load_line(out)}, indent=2) + "\n")
+                                                  "load": load_line(out, format)}, indent=2) + "\n")
     return counts
 
 
-def load_line(out: Path) -> str:
+def load_line(out: Path, format: str = "molmo2") -> str:
     """The one line of Python that loads an export."""
+    if format == "molmowebmix":
+        return f'datasets.load_dataset("parquet", data_dir="{out / "data"}")'
     return f'datasets.load_dataset("imagefolder", data_dir="{out}")'
 
 
@@ -160,7 +183,7 @@ def _fresh(out: Path) -> Path:
     if out.exists() and any(out.iterdir()):
         if not (out / "dataset.json").is_file():
             raise ConfigError(f"--out {out} is not empty and holds no earlier export; choose an empty folder")
-        for split in ("train", "test"):
+        for split in ("train", "test", "data"):
             if (out / split).is_dir():
                 shutil.rmtree(out / split)
     return out

@@ -71,18 +71,55 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def _load_rows(datasets: list[Path]) -> list[dict]:
-    """The training split of every dataset, mixed: one model can learn to point and to plan."""
+def mix(datasets: list[str | Path]) -> list[tuple[Path, float]]:
+    """`PATH` or `PATH:WEIGHT` (a weight of 2 counts each example twice, 0.5 half of them)."""
+    mixed = []
+    for item in datasets:
+        path, _, weight = str(item).rpartition(":")
+        try:
+            if not path or Path(item).exists():
+                raise ValueError
+            share = float(weight)
+        except ValueError:
+            mixed.append((Path(item), 1.0))
+            continue
+        if not share > 0:
+            raise ConfigError(f"{item}: the weight after ':' must be a number above 0")
+        mixed.append((Path(path), share))
+    return mixed
+
+
+def _weighted(found: list, weight: float) -> list:
+    whole, part = divmod(weight, 1)
+    extra = round(part * len(found))
+    return found * int(whole) + [found[round(i * len(found) / extra)] for i in range(extra)] if extra else \
+        found * int(whole)
+
+
+def _load_rows(datasets: list[tuple[Path, float]]) -> list[dict]:
+    """The training split of every dataset, mixed by weight: one model can learn to point and to plan. A dataset
+    is a folder written by export, or MolmoWebMix trajectory rows (parquet: published, or `--format molmowebmix`),
+    each step built as MolmoWeb's loader builds it."""
+    import io
+
     from datasets import load_dataset
+    from PIL import Image
+
+    from . import molmowebmix
 
     rows = []
-    for dataset in datasets:
-        if not (dataset / "train" / "metadata.jsonl").is_file():
-            raise ConfigError(f"{dataset} is not an exported dataset (no train/metadata.jsonl); run molmo-agent export")
-        found = list(load_dataset("imagefolder", data_dir=str(dataset), split="train"))
+    for dataset, weight in datasets:
+        if (dataset / "train" / "metadata.jsonl").is_file():
+            found = list(load_dataset("imagefolder", data_dir=str(dataset), split="train"))
+        elif molmowebmix.is_rows(dataset):
+            found = [{"image": Image.open(io.BytesIO(e["png"])), "prompt": e["prompt"], "answer": e["answer"]}
+                     for row in molmowebmix.read_rows(dataset) for e in molmowebmix.examples(row)]
+        else:
+            raise ConfigError(f"{dataset} is neither an exported dataset (train/metadata.jsonl; run molmo-agent "
+                              "export) nor MolmoWebMix parquet files")
         if not found:
             raise ConfigError(f"{dataset} has no training examples")
-        rows += found
+        rows += _weighted(found, weight)
     return rows
 
 
@@ -276,7 +313,7 @@ def train(dataset: str | Path | list[str | Path], base: str | Path | tuple, out:
     from ..models.loading import MolmoModel
 
     config = config or TrainConfig()
-    datasets = [Path(d) for d in (dataset if isinstance(dataset, list) else [dataset])]
+    datasets = mix(dataset if isinstance(dataset, list) else [dataset])
     out = Path(out) if out is not None else None
     cuda = config.device != "cpu" and torch.cuda.is_available()
     if config.device and config.device.startswith("cuda") and not cuda:
