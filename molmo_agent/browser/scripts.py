@@ -263,3 +263,112 @@ FOCUSED_ELEMENT = r"""
   return {tag: el.tagName.toLowerCase(), role: el.getAttribute("role") || implicitRole(el), name: nameOf(el)};
 }
 """
+
+# `record`: what a person does, told to Python through the `__molmoRecord` binding, one JSON event each:
+# click / dblclick (a point, the element acted on), typing (started, then the field's value when focus
+# leaves it or Enter is pressed), a <select>'s choice, Enter and Escape, the document scrolled (once it rests),
+# how a document was reached (navigate or back_forward), a tab shown, and the end key (Ctrl+Shift+Enter).
+# A secret field (a password, or one named by --secret NAME) never sends its value: it is marked for masking.
+# Filled in with the secret names: RECORDER % json.dumps(names).
+RECORDER = r"""
+(() => {
+  if (window.__molmoRecording || !window.__molmoRecord) return;
+  window.__molmoRecording = true;
+  const SECRET_NAMES = %s;""" + _NAMING + r"""
+  const send = e => { try { window.__molmoRecord(JSON.stringify(e)); } catch (err) {} };
+  const pick = el => {
+    let up = el;
+    while (up && !interactive(up) && up.parentElement) up = up.parentElement;
+    if (!up || !interactive(up)) up = el;
+    if (up.tagName === "LABEL" && up.control) return {el: up.control, name: clean(up.innerText) || nameOf(up.control)};
+    return {el: up, name: nameOf(up)};
+  };
+  const secretOf = el => {
+    if (!el || !editable(el)) return null;
+    const words = [nameOf(el), el.name, el.id, el.placeholder].join(" ").toLowerCase();
+    const named = SECRET_NAMES.find(n => words.includes(n.toLowerCase()));
+    if (named) return named;
+    return el.type === "password" ? "PASSWORD" : null;
+  };
+  const describe = (el, name) => {
+    const r = el.getBoundingClientRect();
+    if (!el.__molmoId) el.__molmoId = Math.random().toString(36).slice(2);
+    const secret = secretOf(el);
+    if (secret) el.setAttribute("data-molmo-secret", "");
+    return {tag: el.tagName.toLowerCase(), role: el.getAttribute("role") || implicitRole(el), name,
+            id: el.__molmoId, field: editable(el) || el.tagName === "SELECT", secret,
+            box: {x: r.left, y: r.top, width: r.width, height: r.height}};
+  };
+  const valueOf = el => el.isContentEditable ? el.innerText : el.value;
+  let typing = null;  // {el, before, started}
+  const flush = () => {
+    if (!typing) return;
+    const {el, before, started} = typing;
+    typing = null;
+    if (!started || valueOf(el) === before) return;
+    const info = describe(el, nameOf(el));
+    send({kind: "typed", element: info, value: info.secret ? null : valueOf(el)});
+  };
+  document.addEventListener("focusin", e => {
+    const el = e.composedPath()[0];
+    if (!el || !editable(el)) return;
+    flush();
+    typing = {el, before: valueOf(el), started: false};
+    if (secretOf(el)) el.setAttribute("data-molmo-secret", "");  // masked from the first look on
+  }, true);
+  document.addEventListener("focusout", e => { if (typing && e.composedPath()[0] === typing.el) flush(); }, true);
+  document.addEventListener("input", e => {
+    const el = e.composedPath()[0];
+    if (!el || !editable(el)) return;
+    if (!typing || typing.el !== el) { flush(); typing = {el, before: "", started: false}; }
+    if (!typing.started) { typing.started = true; send({kind: "typing", element: describe(el, nameOf(el))}); }
+  }, true);
+  document.addEventListener("change", e => {
+    const el = e.composedPath()[0];
+    if (!el || el.tagName !== "SELECT" || !el.selectedOptions.length) return;
+    el.__molmoChosenAt = Date.now();  // the click a pop-up's choice passes on to its select follows
+    send({kind: "select", element: describe(el, nameOf(el)), option: clean(el.selectedOptions[0].text)});
+  }, true);
+  let passedOn = null;  // the control a label's click is passed on to, within the same task
+  document.addEventListener("click", e => {
+    if (!e.isTrusted || e.detail > 1) return;  // a page's own clicks, and the second of a double click
+    const {el, name} = pick(e.composedPath()[0] || e.target);
+    if (el === passedOn || (el.tagName === "SELECT" && Date.now() - (el.__molmoChosenAt || 0) < 500)) return;
+    const label = e.composedPath().find(n => n.tagName === "LABEL");
+    if (label && label.control) { passedOn = label.control; setTimeout(() => { passedOn = null; }, 0); }
+    send({kind: "click", x: e.clientX, y: e.clientY, button: ["left", "middle", "right"][e.button] || "left",
+          element: describe(el, name)});
+  }, true);
+  document.addEventListener("dblclick", e => {
+    if (!e.isTrusted) return;
+    const {el, name} = pick(e.composedPath()[0] || e.target);
+    send({kind: "dblclick", x: e.clientX, y: e.clientY, element: describe(el, name)});
+  }, true);
+  document.addEventListener("keydown", e => {
+    if (!e.isTrusted) return;
+    if (e.key === "Enter" && e.ctrlKey && e.shiftKey) { flush(); send({kind: "end"}); e.preventDefault(); return; }
+    const on = e.composedPath()[0];
+    if ((e.key === "Enter" || e.key === "Escape") && !(on && on.tagName === "SELECT")) {  // not a pop-up's choice
+      flush();
+      send({kind: "key", key: e.key});
+    }
+  }, true);
+  let rest = null, moving = false, at = {x: scrollX, y: scrollY};  // where the document last rested
+  window.addEventListener("scroll", e => {
+    if (e.target !== document) return;  // the document, not a box inside it
+    if (!moving) { moving = true; send({kind: "scrolling"}); }
+    clearTimeout(rest);
+    rest = setTimeout(() => {
+      const dx = scrollX - at.x, dy = scrollY - at.y;
+      moving = false;
+      at = {x: scrollX, y: scrollY};
+      if (dx || dy) send({kind: "scroll", dx, dy});
+    }, 400);
+  }, true);
+  document.addEventListener("visibilitychange", () => { if (!document.hidden && window === window.top) send({kind: "shown"}); });
+  if (window === window.top) {
+    const nav = performance.getEntriesByType("navigation")[0];
+    send({kind: "loaded", how: nav ? nav.type : "navigate", url: location.href});
+  }
+})();
+"""

@@ -131,6 +131,8 @@ class Browser:
         self._given_page: Page | None = None
         self._warm = warm if not self.config.playwright_trace else None  # a trace is one context's, start to end
         self._resumed_at: str | None = None
+        self.mask_marked = False
+        """mask what the page marked as secret even with no value known (a recording's password fields)"""
 
     @classmethod
     def on_page(cls, page: Page, *, secrets: Secrets | None = None, allow_domains: list[str] = (),
@@ -311,6 +313,7 @@ class Browser:
             for frame in page.frames[1:]:
                 with contextlib.suppress(PlaywrightError):  # a frame that went away shows nothing
                     frame.evaluate(scripts.MARK_SECRETS, self.secrets.values())
+        if self.secrets or self.mask_marked:
             mask = [frame.locator("[data-molmo-secret]") for frame in page.frames]  # CSS pierces open shadow roots
         png = page.screenshot(mask=mask, animations="disabled")
         width, height = Image.open(io.BytesIO(png)).size

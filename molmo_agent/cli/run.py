@@ -133,3 +133,75 @@ def site(
         fail(exc)
     except KeyboardInterrupt:
         pass
+
+
+@app.command()
+def record(
+    url: str = typer.Argument(..., help="where the person starts"),
+    goal: str = typer.Option("", "--goal", help="what the person is doing (the trace's goal)"),
+    out_dir: Path = OUT,
+    secret: list[str] = typer.Option([], "--secret", help="NAME: a field whose label, name or id holds NAME is "
+                                     "recorded as {{NAME}}, its value never; NAME=value: as in run (password "
+                                     "fields are always {{PASSWORD}} unless named)"),
+    steps_out: Optional[Path] = typer.Option(None, "--steps-out", help="also write the steps alone, which run follows"),
+    pytest_out: Optional[Path] = typer.Option(None, "--pytest", help="also write a pytest test of the steps (the "
+                                              "plugin's agent fixture: it heals when the page moves)"),
+    viewport: str = VIEWPORT, scale: float = SCALE, browser: Optional[str] = BROWSER,
+    headless: bool = typer.Option(False, "--headless", help="no window (for a person played by a script)"),
+) -> None:
+    """Record a person doing a task in a browser window: every action becomes a step of a normal trace."""
+    import os
+    import queue
+    import sys
+    import threading
+
+    from ..browser import BrowserConfig, parse_viewport
+    from ..language import parse_step
+    from ..record import END_KEY, Recorder, pytest_text, steps_text
+    from ..redaction import Secrets
+    from .. import actions as A
+
+    try:
+        if not headless and sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or
+                                                                      os.environ.get("WAYLAND_DISPLAY")):
+            raise ConfigError("record opens a browser window for a person to act in, and this machine has no "
+                              "display ($DISPLAY is unset): run it on a desktop, or under xvfb-run with --headless")
+        names = [s for s in secret if "=" not in s]
+        if bad := [n for n in names if not n.replace("_", "").isalnum()]:
+            raise ConfigError(f"--secret {bad[0]!r}: a NAME is letters, digits and _")
+        config = BrowserConfig(executable=browser, headless=headless, viewport=parse_viewport(viewport), scale=scale)
+        recorder = Recorder(url, goal=goal, out=out_dir, config=config,
+                            secrets=Secrets.from_options([s for s in secret if "=" in s]), secret_names=names)
+        said: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [said.put(line) for line in sys.stdin], daemon=True).start()
+        with recorder:
+            out.print(f"recording into {recorder.dir}: act in the browser window; end with {END_KEY} in the page, "
+                      'by closing the window, or by typing done "answer" here')
+            answer = None
+            try:
+                while not recorder.ended:
+                    recorder.pump(0.1)
+                    while not said.empty():
+                        line = said.get().strip()
+                        if not line:
+                            continue
+                        try:
+                            step = parse_step(line)
+                        except MolmoAgentError:
+                            step = None
+                        if isinstance(step, A.Done):
+                            answer, recorder.ended = step.answer, True
+                        else:
+                            out.print('type done, or done "answer", to end the recording')
+            except KeyboardInterrupt:
+                out.print("stopped: the steps so far are kept")
+            trace = recorder.finish(answer=answer)
+    except MolmoAgentError as exc:
+        fail(exc)
+    out.print(f"{len(trace.steps)} steps recorded: {trace.dir}")
+    if steps_out:
+        steps_out.write_text(steps_text(trace), encoding="utf-8")
+        out.print(f"steps: {steps_out} (molmo-agent run \"$(cat {steps_out})\" --url {url})")
+    if pytest_out:
+        pytest_out.write_text(pytest_text(trace), encoding="utf-8")
+        out.print(f"test: {pytest_out} (pytest {pytest_out})")
