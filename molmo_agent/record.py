@@ -286,8 +286,10 @@ def pytest_text(trace: Trace) -> str:
     """A test using the plugin's `agent` fixture: the recorded steps on a fresh page, healing when the page moves."""
     name = "".join(c if c.isalnum() else "_" for c in (trace.header.goal or "recording").lower()).strip("_")[:50]
     steps = steps_text(trace)
+    plain = '"""' not in steps and "\\" not in steps  # as it reads in the steps file, where it can be
+    said = f'"""\\\n{steps}"""' if plain else json.dumps(steps)
     return (f'"""Recorded with `molmo-agent record` on {trace.header.created_at[:10]}: {trace.header.goal}"""\n\n'
-            f"STEPS = {json.dumps(steps)}\n\n\n"
+            f"STEPS = {said}\n\n\n"
             f"def test_{name or 'recording'}(page, agent):\n"
             f"    page.goto({json.dumps(trace.header.start_url)})\n"
             f"    agent.run(STEPS)\n")

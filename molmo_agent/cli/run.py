@@ -177,7 +177,7 @@ def record(
         with recorder:
             out.print(f"recording into {recorder.dir}: act in the browser window; end with {END_KEY} in the page, "
                       'by closing the window, or by typing done "answer" here')
-            answer = None
+            answer, status = None, "success"
             try:
                 while not recorder.ended:
                     recorder.pump(0.1)
@@ -195,7 +195,8 @@ def record(
                             out.print('type done, or done "answer", to end the recording')
             except KeyboardInterrupt:
                 out.print("stopped: the steps so far are kept")
-            trace = recorder.finish(answer=answer)
+                status = "interrupted"
+            trace = recorder.finish(answer=answer, status=status)
     except MolmoAgentError as exc:
         fail(exc)
     out.print(f"{len(trace.steps)} steps recorded: {trace.dir}")
