@@ -161,7 +161,10 @@ def test_answers_are_read_as_molmoweb_reads_them():
 
 def test_our_steps_are_written_as_the_answers_the_model_would_have_given():
     assert mw.from_action(A.Type(text="SFO", target="From", x=640, y=72), SIZE) == [
-        {"name": "click", "x": 50.0, "y": 10.0}, {"name": "keyboard_type", "text": "SFO"}]
+        {"name": "click", "x": 50.0, "y": 10.0, "button": "left", "click_type": "single"},
+        {"name": "keyboard_type", "text": "SFO"}]
+    assert mw.from_action(A.Click(x=123.456, y=-4), SIZE) == [
+        {"name": "click", "x": 9.6, "y": 0.0, "button": "left", "click_type": "single"}], "one decimal, clipped"
     assert mw.from_action(A.Done(answer="$249"), SIZE) == [
         {"name": "send_msg_to_user", "msg": "[ANSWER] $249"}, {"name": "send_msg_to_user", "msg": "[EXIT]"}]
     assert mw.from_action(A.Press(key="ctrl+a"), SIZE) == [{"name": "keyboard_press", "key": "ControlOrMeta+a"}]

@@ -134,7 +134,8 @@ def _as_kept(action: dict) -> dict:
     return action
 
 
-def _pixel(value, size: int, *, clamp: bool = True) -> float:
+def pixel(value, size: int, *, clamp: bool = True) -> float:
+    """A percent as their agent maps it to pixels: rounded to 0.1, a coordinate kept inside [1, size - 2]."""
     if isinstance(value, bool) or not math.isfinite(float(value)):  # OverflowError (a huge JSON int) is caught above
         raise ValueError(f"{value!r} is not a coordinate")
     pixel = round(float(value) / 100 * size, 1)
@@ -149,8 +150,8 @@ def _key(key) -> str | None:
 
 
 def _wheel(action: dict, size: tuple[int, int], at: bool) -> A.Wheel:
-    dx, dy = (_pixel(action.get(k, 0.0), size[i], clamp=False) for i, k in enumerate(("delta_x", "delta_y")))
-    where = {"x": _pixel(action.get("x", 0.0), size[0]), "y": _pixel(action.get("y", 0.0), size[1])} if at else {}
+    dx, dy = (pixel(action.get(k, 0.0), size[i], clamp=False) for i, k in enumerate(("delta_x", "delta_y")))
+    where = {"x": pixel(action.get("x", 0.0), size[0]), "y": pixel(action.get("y", 0.0), size[1])} if at else {}
     return A.Wheel(delta_x=dx, delta_y=dy, **where)
 
 
@@ -162,7 +163,7 @@ def to_action(action: dict, size: tuple[int, int]) -> A.Action:
     name = action.get("name")
 
     def at(x: str = "x", y: str = "y") -> dict:
-        return {"x": _pixel(action.get(x, 0.0), size[0]), "y": _pixel(action.get(y, 0.0), size[1])}
+        return {"x": pixel(action.get(x, 0.0), size[0]), "y": pixel(action.get(y, 0.0), size[1])}
 
     try:
         match name:
@@ -211,20 +212,20 @@ def _browser_nav(action: dict) -> A.Action:
 
 
 # -- writing our actions as the model's -----------------------------------------------------------
-def _extent(value: float, size: int) -> float:
+def extent(value: float, size: int) -> float:
     """Pixels as percent of the size, to one decimal, as MolmoWeb's loader writes every target (and every
     published answer has one): `normalize_scroll_deltas`, signed."""
     percent = round(abs(value) / size * 100, 1)
     return percent if value >= 0 else -percent
 
 
-def _percent(value: float, size: int) -> float:
+def percent(value: float, size: int) -> float:
     """A coordinate as their `normalize_click_coords`: one decimal, kept inside 0-100."""
     return max(0.0, min(round(value / size * 100, 1), 100.0))
 
 
 def _point(action, size: tuple[int, int], x: str = "x", y: str = "y") -> dict:
-    return {x: _percent(action.x, size[0]), y: _percent(action.y, size[1])}
+    return {x: percent(action.x, size[0]), y: percent(action.y, size[1])}
 
 
 def _key_name(key: str) -> str:
@@ -248,24 +249,25 @@ def from_action(action: A.Action, size: tuple[int, int]) -> list[dict]:
             return [{"name": "hover_at", **_point(action, size)} | ({"duration": duration} if duration else {})]
         case A.Drag():
             return [{"name": "mouse_drag_and_drop", **_point(action, size, "from_x", "from_y"),
-                     "to_x": _percent(action.to_x, size[0]), "to_y": _percent(action.to_y, size[1])}]
+                     "to_x": percent(action.to_x, size[0]), "to_y": percent(action.to_y, size[1])}]
         case A.Type(text=text):
             typed = {"name": "keyboard_type", "text": text}
-            clicked = {"name": "click", **_point(action, size), "button": "left", "click_type": "single"}
-            return [typed] if action.x is None else [clicked, typed]
+            if action.x is None:
+                return [typed]
+            return [{"name": "click", **_point(action, size), "button": "left", "click_type": "single"}, typed]
         case A.SelectOption(option=option):
             return [{"name": "select_option", **_point(action, size), "option": option}]
         case A.Press(key=key):
             return [{"name": "keyboard_press", "key": _key_name(key)}]
         case A.Wheel(delta_x=dx, delta_y=dy):
-            deltas = {"delta_x": _extent(dx, size[0]), "delta_y": _extent(dy, size[1])}
+            deltas = {"delta_x": extent(dx, size[0]), "delta_y": extent(dy, size[1])}
             if action.x is None or action.y is None:
                 return [{"name": "scroll", **deltas}]
             return [{"name": "scroll_at", **_point(action, size), **deltas}]
         case A.Scroll(direction=direction, amount=amount):
             axis = 1 if direction in ("up", "down") else 0
             pixels = amount if amount is not None else 0.8 * size[axis]
-            delta = _extent(pixels if direction in ("down", "right") else -pixels, size[axis])
+            delta = extent(pixels if direction in ("down", "right") else -pixels, size[axis])
             deltas = {"delta_x": 0.0 if axis else delta, "delta_y": delta if axis else 0.0}
             if action.x is None or action.y is None:
                 return [{"name": "scroll", **deltas}]

@@ -38,15 +38,6 @@ def screenshot_name(number: int) -> str:
     return f"screenshot_{number:03d}.png"
 
 
-def _coordinate(percent: float, size: int) -> float:
-    """Their mapping of a percent to a pixel: rounded to 0.1 and kept inside the image."""
-    return max(1.0, min(round(percent / 100 * size, 1), size - 2.0))
-
-
-def _extent(percent: float, size: int) -> float:
-    return round(percent / 100 * size, 1)
-
-
 def _call(name: str, **params) -> str:
     """An action object printed as their `__str__` prints it: `mouse_click(x=640.0, y=360.0, button='left')`."""
     return f"{name}(" + ", ".join(f"{key}={value!r}" for key, value in params.items()) + ")"
@@ -57,10 +48,10 @@ def in_pixels(action: dict, size: tuple[int, int]) -> tuple[str, dict, str]:
     logger writes it: its name (`mouse_click`), its parameters in pixels, and how it prints."""
     width, height = size
     name = action.get("name")
-    at = lambda x="x", y="y": {x: _coordinate(float(action.get(x, 0.0)), width),  # noqa: E731
-                               y: _coordinate(float(action.get(y, 0.0)), height)}
-    deltas = lambda: {"delta_x": _extent(float(action.get("delta_x", 0.0)), width),  # noqa: E731
-                      "delta_y": _extent(float(action.get("delta_y", 0.0)), height)}
+    at = lambda x="x", y="y": {x: molmoweb.pixel(action.get(x, 0.0), width),  # noqa: E731
+                               y: molmoweb.pixel(action.get(y, 0.0), height)}
+    deltas = lambda: {"delta_x": molmoweb.pixel(action.get("delta_x", 0.0), width, clamp=False),  # noqa: E731
+                      "delta_y": molmoweb.pixel(action.get("delta_y", 0.0), height, clamp=False)}
     match name:
         case "click" | "dblclick" | "mouse_click":
             called = "mouse_dblclick" if name == "dblclick" else "mouse_click"

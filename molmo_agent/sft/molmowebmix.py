@@ -24,6 +24,7 @@ from .. import actions as A
 from ..errors import ConfigError
 from ..language import to_step
 from ..protocols import molmoweb
+from ..protocols.molmoweb import extent, percent
 from ..protocols.trajectory import entries, screenshot_png, trajectory
 from ..trace import Trace
 
@@ -114,15 +115,6 @@ def _goal(instruction: dict) -> str:
         instruction.get("goal") or ""
 
 
-def _percent(value, size: int) -> float:
-    return max(0.0, min(round(float(value) / size * 100, 1), 100.0))
-
-
-def _signed(value, size: int) -> float:
-    percent = round(abs(float(value)) / size * 100, 1)
-    return percent if float(value) >= 0 else -percent
-
-
 def model_action(action_name: str, params: dict, size: tuple[int, int]) -> dict:
     """A dataset step's action as the model answers it: their loader's formatted action (key order included)."""
     width, height = size
@@ -135,16 +127,16 @@ def model_action(action_name: str, params: dict, size: tuple[int, int]) -> dict:
         if "bbox" in params:  # a box is sampled inside by their loader; its centre here, the same every time
             x, y, w, h = params["bbox"]
             params = {**params, "x": x + w / 2, "y": y + h / 2}
-        formatted.update(x=_percent(params["x"], width), y=_percent(params["y"], height),
+        formatted.update(x=percent(float(params["x"]), width), y=percent(float(params["y"]), height),
                          button=params.get("button", ""), click_type=params.get("click_type", ""))
     elif action_name == "scroll":
-        formatted.update(delta_x=_signed(params["delta_x"], width), delta_y=_signed(params["delta_y"], height))
+        formatted.update(delta_x=extent(float(params["delta_x"]), width), delta_y=extent(float(params["delta_y"]), height))
     elif action_name == "scroll_at":
-        formatted.update(x=_percent(params["x"], width), y=_percent(params["y"], height),
-                         delta_x=_signed(params["delta_x"], width), delta_y=_signed(params["delta_y"], height))
+        formatted.update(x=percent(float(params["x"]), width), y=percent(float(params["y"]), height),
+                         delta_x=extent(float(params["delta_x"]), width), delta_y=extent(float(params["delta_y"]), height))
     else:
-        formatted.update(from_x=_percent(params["from_x"], width), from_y=_percent(params["from_y"], height),
-                         to_x=_percent(params["to_x"], width), to_y=_percent(params["to_y"], height))
+        formatted.update(from_x=percent(float(params["from_x"]), width), from_y=percent(float(params["from_y"]), height),
+                         to_x=percent(float(params["to_x"]), width), to_y=percent(float(params["to_y"]), height))
     return formatted
 
 
