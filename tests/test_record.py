@@ -161,3 +161,24 @@ def test_record_without_a_display_says_so_in_one_line(tmp_path, monkeypatch):
     done = cli("record", "http://127.0.0.1:9/", "--out", str(tmp_path))
     assert done.returncode == 2 and "no display" in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
+
+
+def test_a_new_tab_the_address_bar_and_back_are_recorded_as_a_person_did_them(tmp_path, pages_url):
+    """A link opening a tab is one click (the tab is the next page looked at); a URL typed in the address bar
+    is `goto`, the Back button `back`: navigations no action in the page explains."""
+    import time
+
+    with Recorder(pages_url + "popups.html", goal="help", out=tmp_path, config=BrowserConfig()) as recorder:
+        person = Person(recorder)
+        person.click("text=Open help in a new tab")
+        assert recorder.page.url.endswith("/tab.html"), "the new tab is where the person now is"
+        time.sleep(1.6)  # a person reaching for the address bar
+        recorder.page.goto(pages_url + "clicks.html")
+        recorder.pump(1.0)
+        time.sleep(1.6)
+        recorder.page.go_back()
+        recorder.pump(1.0)
+        trace = recorder.finish()
+    assert [s.thought for s in trace.steps] == ['click "Open help in a new tab"', f"goto {pages_url}clicks.html", "back"]
+    assert [s.observation.url.rsplit("/", 1)[1] for s in trace.steps] == ["popups.html", "tab.html", "clicks.html"]
+    assert len(trace.steps[1].observation.tabs) == 2 and trace.steps[1].observation.active_tab == 1
