@@ -132,9 +132,13 @@ def run_official(checkout: Checkout, eval_dir: Path, benchmark: str, results, *,
             done = subprocess.run(command, cwd=checkout.path, env=env, stdout=log, stderr=subprocess.STDOUT)
         if done.returncode != 0:
             echo(f"official judge exited {done.returncode}; its output: {record / 'log.txt'}")
-        read = _read_molmoweb if checkout.kind == MOLMOWEB else _read_online_mind2web
+        if checkout.kind == MOLMOWEB:
+            read = lambda result: _read_molmoweb(result, folder, record, eval_dir, benchmark)  # noqa: E731
+        else:
+            labels = _labels(record)
+            read = lambda result: _read_online_mind2web(result, labels, record, eval_dir)  # noqa: E731
         for result in chosen:
-            verdicts[result.key] = OfficialVerdict(judge=name, **read(result, folder, record, eval_dir, benchmark))
+            verdicts[result.key] = OfficialVerdict(judge=name, **read(result))
     return verdicts
 
 
@@ -159,16 +163,21 @@ def _read_molmoweb(result, folder: Path, record: Path, eval_dir: Path, benchmark
     return dict(verdict="unknown", why=f"it wrote no verdict; see {_relative(record, eval_dir)}")
 
 
-def _read_online_mind2web(result, folder: Path, record: Path, eval_dir: Path, benchmark: str) -> dict:
-    if not result.trace:
-        return dict(verdict="missing", why="the episode never ran (an empty folder was judged)")
-    lines = {}
+def _labels(record: Path) -> dict[str, tuple]:
+    """{task_id: (predicted_label, output file)} from the script's output."""
+    found = {}
     for output in sorted((record / "output").glob(f"{WEBJUDGE_MODE}_*_auto_eval_results.json")):
         for line in output.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
-                lines[str(row.get("task_id"))] = (row.get("predicted_label"), output)
-    if result.task not in lines:
+                found[str(row.get("task_id"))] = (row.get("predicted_label"), output)
+    return found
+
+
+def _read_online_mind2web(result, labels: dict[str, tuple], record: Path, eval_dir: Path) -> dict:
+    if not result.trace:
+        return dict(verdict="missing", why="the episode never ran (an empty folder was judged)")
+    if result.task not in labels:
         return dict(verdict="unknown", why=f"no line for it; see {_relative(record, eval_dir)}")
-    label, output = lines[result.task]
+    label, output = labels[result.task]
     return dict(verdict="success" if label == 1 else "failure", file=_relative(output, eval_dir))
