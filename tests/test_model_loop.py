@@ -65,7 +65,7 @@ def _pointing_rows(data, count: int) -> list[dict]:
 def test_each_caller_of_a_shared_model_gets_its_own_answer(trained):
     """Eval workers share one model: requests that wait together are one batch, and no answer goes astray.
     The trained pointing model answers each target differently, so a swap would show."""
-    from molmo_agent.models.loading import MolmoModel, rgb
+    from molmo_agent.models.loading import MolmoModel
 
     rows = _pointing_rows(trained.exports["points"], 6)
     with MolmoModel(str(trained.out)) as model, ThreadPoolExecutor(len(rows)) as pool:

@@ -13,7 +13,6 @@ import shutil
 import subprocess
 import threading
 from http.server import ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
