@@ -133,6 +133,13 @@ def test_our_rows_load_with_datasets_and_train_builds_the_molmoweb_exports_examp
     assert [(r["prompt"], r["answer"]) for r in theirs] == [(e["prompt"], e["answer"]) for e in ours]
     assert [r["file_name"][:16] for r in theirs] == [hashlib.sha1(e["png"]).hexdigest()[:16] for e in ours]
 
+    from molmo_agent.sft.train import _load_rows  # what train is given, mixed by weight
+
+    mixed = _load_rows([f"{tmp_path / 'mix'}:2", tmp_path / "mw"])
+    assert len(mixed) == 2 * len(ours) + len(theirs)
+    assert [(r["prompt"], r["answer"]) for r in mixed[:len(ours)]] == [(e["prompt"], e["answer"]) for e in ours]
+    assert mixed[0]["image"].size == (1280, 720)
+
 
 def test_export_keeps_what_a_judge_passed_and_long_enough_runs(tmp_path, demo_traces):
     import shutil

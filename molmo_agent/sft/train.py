@@ -96,7 +96,7 @@ def _weighted(found: list, weight: float) -> list:
         found * int(whole)
 
 
-def _load_rows(datasets: list[tuple[Path, float]]) -> list[dict]:
+def _load_rows(datasets: list[str | Path]) -> list[dict]:
     """The training split of every dataset, mixed by weight: one model can learn to point and to plan. A dataset
     is a folder written by export, or MolmoWebMix trajectory rows (parquet: published, or `--format molmowebmix`),
     each step built as MolmoWeb's loader builds it."""
@@ -108,7 +108,7 @@ def _load_rows(datasets: list[tuple[Path, float]]) -> list[dict]:
     from . import molmowebmix
 
     rows = []
-    for dataset, weight in datasets:
+    for dataset, weight in mix(datasets):
         if (dataset / "train" / "metadata.jsonl").is_file():
             found = list(load_dataset("imagefolder", data_dir=str(dataset), split="train"))
         elif molmowebmix.is_rows(dataset):
@@ -313,7 +313,7 @@ def train(dataset: str | Path | list[str | Path], base: str | Path | tuple, out:
     from ..models.loading import MolmoModel
 
     config = config or TrainConfig()
-    datasets = mix(dataset if isinstance(dataset, list) else [dataset])
+    datasets = dataset if isinstance(dataset, list) else [dataset]
     out = Path(out) if out is not None else None
     cuda = config.device != "cpu" and torch.cuda.is_available()
     if config.device and config.device.startswith("cuda") and not cuda:
