@@ -3,7 +3,6 @@ books the demo flight; the recording is a normal trace that validates, replays e
 layout moves, gives steps `run` follows and a pytest test, and never holds the password typed."""
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -126,7 +125,7 @@ def test_the_recording_replays_exactly_and_heals_when_the_layout_moves(recording
         assert any(s.replay and s.replay.healed for s in replayed.steps), "the moved layout was re-grounded"
 
 
-def test_the_steps_run_and_the_pytest_file_passes(recording, tmp_path, demo_url, pytester):
+def test_the_steps_run_and_the_pytest_file_passes_then_heals(recording, tmp_path, demo_url, pytester, monkeypatch):
     steps = tmp_path / "steps.txt"
     steps.write_text(steps_text(recording))
     done = cli("run", steps.read_text(), "--url", demo_url, "--pointer", "dom", "--secret", f"PIN={PIN}",
@@ -134,15 +133,16 @@ def test_the_steps_run_and_the_pytest_file_passes(recording, tmp_path, demo_url,
     assert done.returncode == 0, done.stdout + done.stderr
     source = pytest_text(recording)
     assert "def test_book_a_round_trip_from_sfo_to_jfk(page, agent):" in source and PIN not in source
-    os.environ["PIN"] = PIN
-    try:
-        for start in (demo_url, demo_url + "index.html?variant=b"):  # then the form moves: the test heals
-            pytester.makepyfile(test_recorded=source.replace(json.dumps(recording.header.start_url), json.dumps(start)))
-            ran = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--agent-pointer", "dom", "--agent-cache",
-                                                str(tmp_path / "cache"), "--output", str(tmp_path / "o"))
-            ran.assert_outcomes(passed=1)
-    finally:
-        del os.environ["PIN"]
+    monkeypatch.setenv("PIN", PIN)
+    monkeypatch.delenv("CI", raising=False)  # the point cache learns (read-write), as on a developer's machine
+    for start in (demo_url, demo_url + "index.html?variant=b"):  # then the form moves: the test heals
+        pytester.makepyfile(test_recorded=source.replace(json.dumps(recording.header.start_url), json.dumps(start)))
+        ran = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--agent-pointer", "dom", "--agent-cache",
+                                            str(tmp_path / "cache"), "--output", str(tmp_path / "o"))
+        ran.assert_outcomes(passed=1)
+    [said] = [line for line in ran.outlines if "point cache (rw):" in line]
+    assert " 0 hits" not in said and " 0 pointer calls" not in said, \
+        f"the unmoved pages came from the cache, the moved form from the pointer: {said}"
 
 
 @pytest.mark.parametrize("fmt", ["molmo2", "molmoweb", "planner", "molmowebmix"])
