@@ -262,8 +262,10 @@ class Recorder:
         self._flush()
         self.finished = True
         self._look()
-        final = self.writer.screenshot("final", self.look.screenshot)
         self.answer = answer if answer is not None else self.answer
+        if status == "success":  # the person said they were done: a step, as a run's done is, that models learn
+            self._write(A.Done(answer=self.answer), self.look)
+        final = self.writer.screenshot("final", self.look.screenshot)
         self.writer.write(TraceEnd(status=status, answer=self.answer, steps=self._steps,
                                    seconds=round(time.monotonic() - self._started, 2), final_screenshot=final,
                                    final_url=self.look.url))
@@ -277,8 +279,6 @@ def steps_text(trace: Trace) -> str:
     for step in trace.steps:
         said = to_step(step.intent)
         lines.append(said if said else f"# step {step.index}: {step.action.describe() if step.action else step.intent.describe()}")
-    if trace.end and trace.end.answer is not None:
-        lines.append(to_step(A.Done(answer=trace.end.answer)) or "done")
     return "\n".join(lines) + "\n"
 
 

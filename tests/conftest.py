@@ -35,7 +35,7 @@ PAGES = Path(__file__).parent / "pages"
 CLI = [sys.executable, "-m", "molmo_agent.cli"]
 
 
-LONGEST_FIRST = ("test_model_loop.py", "test_evaluate.py", "test_forms.py", "test_ray_eval.py",
+LONGEST_FIRST = ("test_model_loop.py", "test_evaluate.py", "test_record.py", "test_forms.py", "test_ray_eval.py",
                  "test_pytest_plugin.py", "test_molmoweb.py")
 """The longest files, longest first. xdist hands out whole files (--dist loadfile: a file's module fixtures, the
 trained models, are made once, and Ray's tests never run beside each other), so starting with the longest

@@ -24,6 +24,7 @@ EXPECTED = [
     'type "2026-12-24" into "Depart"', 'select "Business" in "Cabin"', 'click "Search flights"',
     "scroll down {scrolled}px", 'click "Book MA 417"', 'type "Ada" into "First name"', 'type "Lovelace" into "Last name"',
     'type "ada@example.com" into "Email"', 'type "{{PIN}}" into "Frequent flyer PIN"', 'click "Confirm booking"',
+    'done "Booked"',
 ]
 
 
@@ -91,7 +92,7 @@ def recording(tmp_path_factory, demo_url):
 
 def test_a_person_booking_the_demo_becomes_the_steps_a_person_would_write(recording):
     assert [s.thought for s in recording.steps] == EXPECTED
-    assert steps_text(recording).splitlines() == EXPECTED + ['done "Booked"']
+    assert steps_text(recording).splitlines() == EXPECTED
     search = recording.steps[6]
     assert search.element.role == "button" and search.element.name == "Search flights"
     assert search.grounding[0].box.contains(search.action.x, search.action.y), "the point is on the button"
@@ -99,14 +100,14 @@ def test_a_person_booking_the_demo_becomes_the_steps_a_person_would_write(record
     assert (typed.action.x, typed.action.y) == (recording.steps[2].grounding[0].css[0]), "typed where clicked"
     assert typed.observation.screenshot != recording.steps[3].observation.screenshot
     assert recording.end.status == "success" and recording.end.answer == "Booked"
-    assert "passenger" in recording.steps[-1].observation.url and "confirm" in recording.end.final_url
+    assert "passenger" in recording.steps[-2].observation.url and "confirm" in recording.end.final_url
 
 
 def test_the_password_is_never_written_and_is_masked(recording):
     for path in recording.dir.rglob("*"):
         if path.is_file():
             assert PIN.encode() not in path.read_bytes(), path
-    confirm = recording.steps[-1]
+    confirm = recording.steps[-2]
     shot = np.asarray(Image.open(recording.screenshot_path(confirm.observation.screenshot)).convert("RGB"))
     field = next(s for s in recording.steps if s.element and s.element.name == "Frequent flyer PIN").grounding[0].box
     inside = shot[int(field.y) + 2:int(field.y + field.height) - 2, int(field.x) + 2:int(field.x + field.width) - 2]
@@ -179,6 +180,36 @@ def test_a_new_tab_the_address_bar_and_back_are_recorded_as_a_person_did_them(tm
         recorder.page.go_back()
         recorder.pump(1.0)
         trace = recorder.finish()
-    assert [s.thought for s in trace.steps] == ['click "Open help in a new tab"', f"goto {pages_url}clicks.html", "back"]
-    assert [s.observation.url.rsplit("/", 1)[1] for s in trace.steps] == ["popups.html", "tab.html", "clicks.html"]
+    assert [s.thought for s in trace.steps] == ['click "Open help in a new tab"', f"goto {pages_url}clicks.html", "back",
+                                                "done"]
+    assert [s.observation.url.rsplit("/", 1)[1] for s in trace.steps[:3]] == ["popups.html", "tab.html", "clicks.html"]
     assert len(trace.steps[1].observation.tabs) == 2 and trace.steps[1].observation.active_tab == 1
+
+
+def test_a_tiny_model_trained_on_a_recording_alone_books_the_demo(tmp_path, demo_url):
+    """The data half of the loop from a person: the demo recorded at its fixed address, exported in MolmoWeb's
+    protocol, a tiny Molmo2 trained from random weights on those rows alone until it answers each as recorded,
+    then the molmoweb policy with that model books the demo (as tests/test_model_loop.py does from runs)."""
+    requires_ml()
+    from molmo_agent.models.random import build_tiny_molmo2
+    from molmo_agent.sft.export import export
+    from molmo_agent.sites import DEMO_SITE
+    from molmo_agent.tasks import load_task
+
+    from .conftest import DEMO_ADDRESS
+    from .test_model_loop import _train_until_reproduced
+
+    task_file = DEMO_SITE.parent / "task.yaml"
+    config = BrowserConfig(url_map=[(DEMO_ADDRESS, demo_url)])  # the address a run with --site-url shows
+    with Recorder(DEMO_ADDRESS, goal=load_task(task_file).goal, out=tmp_path / "recorded", config=config,
+                  secret_names=["PIN"]) as recorder:
+        book(recorder)
+        recording = recorder.finish(answer="Booked")
+    export([recording.dir], tmp_path / "web", format="molmoweb", test_fraction=0, history=3)
+    tiny = build_tiny_molmo2(tmp_path / "molmo2-tiny")
+    model, _, _ = _train_until_reproduced(tiny, [tmp_path / "web"], tmp_path / "trained", 400)
+    done = cli("run", "--task", str(task_file), "--policy", "molmoweb", "--model", str(model), "--site-url",
+               DEMO_ADDRESS, "--temperature", "0", "--history", "3", "--guards", "--secret", f"PIN={PIN}",
+               "--out", str(tmp_path / "runs"), timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "success after 22 steps" in done.stdout, "15 steps, seven of them typing: a click, then keyboard_type"
