@@ -3,6 +3,7 @@ books the demo flight; the recording is a normal trace that validates, replays e
 layout moves, gives steps `run` follows and a pytest test, and never holds the password typed."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -100,6 +101,11 @@ def test_a_person_booking_the_demo_becomes_the_steps_a_person_would_write(record
     assert (typed.action.x, typed.action.y) == (recording.steps[2].grounding[0].css[0]), "typed where clicked"
     assert typed.observation.screenshot != recording.steps[3].observation.screenshot
     assert recording.end.status == "success" and recording.end.answer == "Booked"
+    import jsonschema  # the published trace schema, line by line, as for a run's trace
+
+    schema = json.loads((Path(__file__).parents[1] / "traces" / "schema.json").read_text())
+    for line in (recording.dir / "trace.jsonl").read_text().splitlines():
+        jsonschema.validate(json.loads(line), schema)
     assert "passenger" in recording.steps[-2].observation.url and "confirm" in recording.end.final_url
 
 
