@@ -8,6 +8,12 @@
 Concurrent requests are generated together (the model batches whatever waits together). A malformed
 request gets a 4xx with a message and touches no other request. With an API key, every route but /health
 wants it as a bearer token.
+
+A web page open in a browser on the same machine can reach a loopback server too: it can post a body the
+browser sends without asking (text/plain, a form), and a page whose DNS name is rebound to 127.0.0.1 can read
+the answers. So by default a POST must say `Content-Type: application/json` (which a page cannot send to
+another origin without the server's consent, and this one never gives it), and the Host header must name the
+address the server listens on.
 """
 
 import base64
@@ -135,7 +141,29 @@ def parse_predict(body: bytes) -> GenerationRequest:
                    max_tokens=PREDICT_NEW_TOKENS, **sampling)
 
 
-def make_app(model, *, name: str, api_key: str | None = None, max_batch: int = 8):
+def host_of(header: str) -> str:
+    """The host in a Host header, lower case, without port or IPv6 brackets."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:header.find("]")] if "]" in header else header
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def expected_hosts(host: str, extra: list[str] = ()) -> set[str] | None:
+    """The Host names a server listening on `host` answers to; None for any. A loopback server also answers to
+    the loopback names; one on every address (0.0.0.0) cannot know its names, so it checks only those given."""
+    if "*" in extra:
+        return None
+    names = {host_of(h) for h in extra}
+    if is_loopback(host):
+        return names | {host_of(host), "localhost", "127.0.0.1", "::1"}
+    if host in ("0.0.0.0", "::", ""):
+        return names or None
+    return names | {host_of(host)}
+
+
+def make_app(model, *, name: str, api_key: str | None = None, max_batch: int = 8,
+             allowed_hosts: set[str] | None = None, any_content_type: bool = False):
     import anyio.to_thread
     from fastapi import FastAPI
     from fastapi import Request as HttpRequest
@@ -147,6 +175,15 @@ def make_app(model, *, name: str, api_key: str | None = None, max_batch: int = 8
     def error(status: int, message: str) -> JSONResponse:
         return JSONResponse({"error": {"message": message, "type": "invalid_request_error", "code": status}}, status)
 
+    @app.middleware("http")
+    async def only_our_own_name(request: HttpRequest, call_next):
+        host = host_of(request.headers.get("host", ""))
+        if allowed_hosts is not None and host not in allowed_hosts:
+            return error(421, f"Host {host!r} is not this server's address ({', '.join(sorted(allowed_hosts))}): "
+                              f"a web page may be reaching it by DNS rebinding; start serve with --allow-host {host} "
+                              "if that name is yours")
+        return await call_next(request)
+
     def authorized(request: HttpRequest) -> bool:
         given = request.headers.get("authorization", "")
         return api_key is None or hmac.compare_digest(given.encode(), f"Bearer {api_key}".encode())
@@ -156,6 +193,10 @@ def make_app(model, *, name: str, api_key: str | None = None, max_batch: int = 8
             return error(413, f"the body is over {MAX_BODY_BYTES} bytes")
         if not authorized(request):
             return error(401, "missing or wrong bearer token")
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/json" and not any_content_type:
+            return error(415, f"Content-Type is {kind or 'missing'!r}; send application/json (a page in a browser "
+                              "can post other types here without asking; serve --any-content-type allows them)")
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             return error(413, f"the body is over {MAX_BODY_BYTES} bytes")
@@ -232,14 +273,15 @@ class ModelServer:
     """`make_app` on uvicorn, bound at construction (so port 0 picks a free port that is known at once)."""
 
     def __init__(self, model, *, name: str, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
-                 max_batch: int = 8) -> None:
+                 max_batch: int = 8, allow_hosts: list[str] = (), any_content_type: bool = False) -> None:
         import uvicorn
 
         refuse_unguarded(host, api_key)
         self.socket = _listen(host, port)
         self.port = self.socket.getsockname()[1]
         self.url = f"http://{host if ':' not in host else f'[{host}]'}:{self.port}"
-        app = make_app(model, name=name, api_key=api_key, max_batch=max_batch)
+        app = make_app(model, name=name, api_key=api_key, max_batch=max_batch,
+                       allowed_hosts=expected_hosts(host, list(allow_hosts)), any_content_type=any_content_type)
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
                                                     timeout_graceful_shutdown=1))
         self._thread: threading.Thread | None = None

@@ -116,7 +116,17 @@ def test_serve_answers_like_an_openai_server_and_refuses_bad_requests(tiny):
         assert httpx.get(f"{base}/v1/models", headers=auth).json()["data"][0]["id"] == "molmo2-tiny"
         post = lambda body, **kw: httpx.post(f"{base}/v1/chat/completions", headers=auth, timeout=60, **kw)
         assert httpx.post(f"{base}/v1/chat/completions", json=_chat(_png_url())).status_code == 401
-        assert post(None, content=b"{not json").status_code == 400
+        json_type = {**auth, "Content-Type": "application/json"}
+        assert httpx.post(f"{base}/v1/chat/completions", headers=json_type, content=b"{not json").status_code == 400
+        # What a web page can send to another origin without asking (text/plain, a form) is refused, and so is a
+        # Host that is not this server's (a page on a rebound DNS name).
+        plain = httpx.post(f"{base}/v1/chat/completions", headers=auth, content=json.dumps(_chat(_png_url())),
+                           timeout=60)
+        assert plain.status_code == 415 and "send application/json" in plain.text
+        assert httpx.post(f"{base}/predict", data={"prompt": "x"}, headers=auth).status_code == 415
+        rebound = httpx.get(f"{base}/health", headers={"Host": "attacker.example:8000"})
+        assert rebound.status_code == 421 and "--allow-host attacker.example" in rebound.text
+        assert httpx.get(f"{base}/health", headers={"Host": f"localhost:{base.rsplit(':', 1)[1]}"}).status_code == 200
         assert "exactly one image_url" in post(None, json={"messages": [{"role": "user", "content": "hi"}]}).text
         assert post(None, json=_chat("data:image/png;base64,AAAA")).status_code == 400
         assert post(None, json=_chat(_png_url(size=(5000, 5000)))).status_code == 413

@@ -3,13 +3,18 @@
 import base64
 import io
 import re
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import pytest
 from PIL import Image
 
+from benchmarks.hostile_pages import LEGIT, ROUTES, SECRET, World, attempt
+from molmo_agent.browser.egress import site_of, within
+from molmo_agent.browser.session import Chromium
+from molmo_agent.redaction import Secrets
+from molmo_agent.tasks import Task
 from molmo_agent.trace import read_trace
 
-from .conftest import cli, running
+from .conftest import cli, run_task, settings
 
 PIN = "8841-secret-PIN"
 NAME = "Zebediah"
@@ -85,28 +90,65 @@ def test_secrets_inside_shadow_roots_and_frames_are_masked_too(tmp_path, pages_u
         assert not any("zebra" in t.lower() or "4417" in t for t in texts), (path.name, texts)
 
 
-def test_with_an_allow_list_no_request_carries_a_secret_to_another_host(tmp_path, pages_url):
-    reached = []
+@pytest.fixture(scope="module")
+def world():
+    """The site (127.0.0.1), the outside (`localhost`, logging everything it gets) and a CDN (127.0.0.2)."""
+    world = World()
+    yield world
+    world.close()
 
-    class Outside(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
 
-        def do_GET(self):
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            reached.append(f"{self.command} {self.path} {body.decode()}")
-            self.send_response(204)
-            self.end_headers()
+@pytest.fixture(scope="module")
+def chromium():
+    with Chromium() as chromium:
+        yield chromium
 
-        do_POST = do_GET
 
-    with running(ThreadingHTTPServer(("127.0.0.1", 0), Outside)) as outside:
-        to = outside.replace("127.0.0.1", "localhost")  # another host as far as the allow-list is concerned
-        done = cli("run", 'type "{{PIN}}" into "PIN", click "Continue", wait 1, done', "--url",
-                   f"{pages_url}/exfiltrate.html?to={to}", "--pointer", "dom", "--secret", f"PIN={PIN}",
-                   "--allow-domain", "127.0.0.1", "--out", str(tmp_path))
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert [r.split()[1] for r in reached] == ["/harmless"], "only the request without the secret went out"
-    [run_dir] = tmp_path.iterdir()
-    events = [e for s in read_trace(run_dir).steps for e in s.outcome.events]
-    assert sum(e == "blocked a request carrying a secret to localhost" for e in events) == 3, events
+def _refused_outside(row: dict) -> list[str]:
+    return [e for e in row["refused"] if e.startswith("refused") and "localhost:" in e.split(", so")[0]]
+
+
+@pytest.mark.parametrize("route", list(ROUTES))
+def test_a_typed_secret_reaches_no_other_host(route, world, chromium, tmp_path):
+    """Without --allow-domain: the site the secret was typed on is the whole list."""
+    row = attempt(world, route, out=tmp_path, allow=[], chromium=chromium)
+    assert not row["secret found in"], row
+    assert not row["requests outside"] or route in ("WebSocket", "iframe by postMessage"), row  # opened before typing
+    if route == "service worker":  # no refusal to name: the page cannot register one, so it never asks for it
+        assert "site:/sw.js" not in row["arrived"], row
+    else:
+        assert _refused_outside(row), row["refused"]
+        assert all("pass --allow-domain" in e for e in _refused_outside(row))
+
+
+@pytest.mark.parametrize("route", ["redirect 307 (POST body)", "WebSocket", "iframe by postMessage", "CSS url()"])
+def test_with_an_allow_list_the_secret_stays_in_too(route, world, chromium, tmp_path):
+    row = attempt(world, route, out=tmp_path, allow=["127.0.0.1"], chromium=chromium)
+    assert not row["secret found in"], row
+    assert row["refused"], row
+
+
+@pytest.mark.parametrize("name", list(LEGIT))
+def test_pages_keep_their_own_cross_host_requests(name, world, chromium, tmp_path):
+    """A CDN's script and image load; after the secret, its own site and the --allow-domain hosts answer."""
+    row = attempt(world, name, out=tmp_path, allow=list(LEGIT[name].allow), chromium=chromium)
+    assert row["works"] and not row["refused"] and row["status"] == "success", row
+
+
+def test_after_a_secret_going_to_another_site_is_refused_with_what_to_do(world, chromium, tmp_path):
+    task = Task(id="goto", goal="go elsewhere", url=f"{world.site.url}header.html",
+                steps=['type "{{PIN}}" into "PIN"', f'goto "{world.outside.url}/next"'])
+    config = settings(tmp_path)
+    config.secrets = Secrets({"PIN": SECRET})
+    result = run_task(task, config, chromium=chromium)
+    step = read_trace(result.run_dir).steps[-1]
+    assert not step.outcome.ok and "pass --allow-domain localhost" in step.outcome.error, step.outcome
+    assert step.outcome.error.startswith("refused going to localhost: a secret was typed on 127.0.0.1")
+
+
+def test_registrable_domains():
+    assert site_of("login.shop.example.co.uk") == "example.co.uk"
+    assert site_of("a.b.github.io") == "b.github.io"  # a private suffix: one user's pages are not another's
+    assert [site_of(h) for h in ("127.0.0.1", "[::1]", "localhost", "EXAMPLE.com.")] == [
+        "127.0.0.1", "::1", "localhost", "example.com"]
+    assert within("cdn.example.com", ["example.com"]) and not within("badexample.com", ["example.com"])

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from molmo_agent.errors import ConfigError
-from molmo_agent.serve import ModelServer, RequestError, parse_chat, parse_predict
+from molmo_agent.serve import ModelServer, RequestError, expected_hosts, host_of, parse_chat, parse_predict
 
 from .conftest import cli
 
@@ -72,3 +72,11 @@ def test_loopback_needs_no_key_and_any_host_may_serve_with_one(host):
     for where, key in ((host, None), ("0.0.0.0", "k")):
         server = ModelServer(SimpleNamespace(batcher=SimpleNamespace()), name="m", host=where, port=0, api_key=key)
         server.socket.close()
+
+
+def test_the_host_header_must_name_the_address_listened_on():
+    assert [host_of(h) for h in ("LocalHost:8000", "[::1]:8000", "10.0.0.5", "example.org:80")] == [
+        "localhost", "::1", "10.0.0.5", "example.org"]
+    assert expected_hosts("127.0.0.1") == {"127.0.0.1", "localhost", "::1"}
+    assert expected_hosts("10.0.0.5", ["gpu.internal"]) == {"10.0.0.5", "gpu.internal"}
+    assert expected_hosts("0.0.0.0") is None and expected_hosts("127.0.0.1", ["*"]) is None

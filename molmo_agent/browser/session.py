@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import unquote_plus, urlparse
+from urllib.parse import urlparse
 
 from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
@@ -24,6 +24,7 @@ from ..harness import OURS, Harness
 from ..observation import Element, Observation, Tab
 from ..redaction import Secrets
 from . import scripts
+from .egress import EgressGuard, within
 from .launch import LAUNCH_FLAGS, BrowserConfig, find_chromium
 from .warm import WarmStart
 
@@ -124,6 +125,7 @@ class Browser:
         self.config = config or BrowserConfig()
         self.secrets = secrets or Secrets()
         self.events: list[str] = []
+        self.egress = EgressGuard(self.config.allow_domains, lambda line: self.events.append(line))
         self._should_stop = should_stop or (lambda: False)
         self._navigations = 0
         self._blocked: list[NavigationBlockedError] = []
@@ -171,9 +173,10 @@ class Browser:
                 self.page.evaluate(scripts.WATCH_PAGE)  # the document already there; later ones get the init script
         else:
             width, height = self.config.viewport
+            # Service workers fetch past the routes that guard the allow-list and the secrets: none in our contexts.
             self.context = self._chromium.browser.new_context(
-                viewport={"width": width, "height": height}, device_scale_factor=self.config.scale
-            )
+                viewport={"width": width, "height": height}, device_scale_factor=self.config.scale,
+                service_workers="block")
             self.context.set_default_timeout(self.config.action_timeout_s * 1000)
         if not getattr(self.context, "_molmo_watched", False):  # once per context, however often attached
             self.context.add_init_script(scripts.WATCH_PAGE)
@@ -182,6 +185,8 @@ class Browser:
             self.page = self.context.new_page()
         if self._routing:
             self.context.route("**/*", self._guard_route)
+        if self.secrets:
+            self._guard_sockets()
         if self.config.playwright_trace:
             self.context.tracing.start(screenshots=True, snapshots=True, sources=False)
         self.context.on("dialog", self._on_dialog)
@@ -207,6 +212,8 @@ class Browser:
                 self.context.remove_listener("request", self._on_request)
                 if self._routing:
                     self.context.unroute("**/*", self._guard_route)
+                if getattr(self.context, "_molmo_egress", None) is self.egress:
+                    self.context._molmo_egress = None
         if self._given_page is not None:  # the caller's: close nothing
             return
         if self._warm is not None and self._keepable():
@@ -235,12 +242,21 @@ class Browser:
         if parsed.scheme not in ("http", "https"):
             raise NavigationBlockedError(f"{url}: only http(s) URLs can be opened")
         host = (parsed.hostname or "").lower()
-        allowed = [d.lower().lstrip(".") for d in self.config.allow_domains]
-        if allowed and not any(host == d or host.endswith("." + d) for d in allowed):
+        allowed = self.egress.allow_domains
+        if allowed and not within(host, allowed):
             raise NavigationBlockedError(f"{host} is not in --allow-domain ({', '.join(allowed)})")
+        if not self.egress.allows(url):
+            raise NavigationBlockedError(self.egress.refusal(url, "going"))
 
     def _guard_route(self, route, request) -> None:
-        if request.is_navigation_request():
+        navigation = request.is_navigation_request()
+        if not self.egress.allows(request.url):
+            refused = self.egress.refuse(request.url, "a navigation" if navigation else "a request")
+            if navigation:
+                self._blocked.append(NavigationBlockedError(refused))
+            route.abort("blockedbyclient")
+            return
+        if navigation:
             try:
                 self.check_url(request.url)
             except NavigationBlockedError as exc:
@@ -248,37 +264,50 @@ class Browser:
                 self._blocked.append(exc)
                 route.abort("blockedbyclient")
                 return
-        elif self.secrets and self._carries_secret(request) and not self._allowed_host(request.url):
-            # A page script may read a field we typed a secret into and send it away (beacon, fetch, image).
-            self.events.append(f"blocked a request carrying a secret to {urlparse(request.url).hostname}")
-            route.abort("blockedbyclient")
-            return
         mapped = next((to + request.url[len(prefix):] for prefix, to in self.config.url_map
                        if request.url.startswith(prefix)), None)
-        if mapped is None:
+        if self.egress.sealed:
+            self.egress.forward(route, request)
+        elif mapped is None:
             route.continue_()
-            return
-        try:
-            route.fulfill(response=route.fetch(url=mapped, max_redirects=0))
-        except PlaywrightError as exc:
-            self.events.append(f"--map-url: {mapped} did not answer: {str(exc).splitlines()[0]}")
-            route.abort("connectionfailed")
+        else:
+            try:
+                route.fulfill(response=route.fetch(url=mapped, max_redirects=0))
+            except PlaywrightError as exc:
+                self.events.append(f"--map-url: {mapped} did not answer: {str(exc).splitlines()[0]}")
+                route.abort("connectionfailed")
+
+    def _guard_sockets(self) -> None:
+        """WebSockets go through this session's guard. Playwright cannot take a socket route back, so a context
+        shared by sessions (a caller's page, a kept one) gets one route that asks whichever guard is current."""
+        context = self.context
+        if getattr(context, "_molmo_egress", False) is False:
+            context.route_web_socket(re.compile(".*"), lambda ws: (
+                context._molmo_egress.route_web_socket(ws) if context._molmo_egress else ws.connect_to_server()))
+        context._molmo_egress = self.egress
 
     @property
     def _routing(self) -> bool:
-        return bool(self.config.allow_domains or self.config.url_map)
+        return bool(self.secrets or self.config.allow_domains or self.config.url_map)
 
-    def _carries_secret(self, request) -> bool:
-        body = request.post_data_buffer or b""
-        sent = unquote_plus(request.url) + body.decode("utf-8", "replace") + unquote_plus(body.decode("latin-1"))
-        return any(value in sent for value in self.secrets.values())
+    def _fill(self, text: str, *, going_to: str | None = None) -> str:
+        """Text to type (or a URL to go to), its `{{NAME}}` filled in. A secret seals the context to the sites
+        it goes to (egress.py): the tab's and the focused frame's, or the URL's."""
+        if Secrets.uses_secret(text):
+            self.egress.seal([going_to] if going_to is not None else [self.page.url, self._focused_frame_url()])
+        return self.secrets.fill(text)
 
-    def _allowed_host(self, url: str) -> bool:
-        try:
-            self.check_url(url)
-        except NavigationBlockedError:
-            return False
-        return True
+    def _focused_frame_url(self) -> str:
+        """The URL of the innermost frame whose document has focus (where keys go), else the tab's."""
+        best, depth = self.page.url, 0
+        for frame in self.page.frames[1:]:
+            with contextlib.suppress(PlaywrightError):  # a frame that went away has no focus
+                level, parent = 0, frame
+                while (parent := parent.parent_frame) is not None:
+                    level += 1
+                if level > depth and frame.evaluate("document.hasFocus()"):
+                    best, depth = frame.url, level
+        return best
 
     # -- page events ----------------------------------------------------------------------------
     def _on_request(self, request) -> None:
@@ -416,13 +445,13 @@ class Browser:
                 mouse.move(tx, ty)
                 mouse.up()
             case A.Type(x=None) if not guards:
-                page.keyboard.type(self.secrets.fill(action.text))
+                page.keyboard.type(self._fill(action.text))
             case A.Press(key=key):
                 page.keyboard.press(normalize_key(key))
                 if key.lower() == "enter":
                     self._pause(self.MOLMOWEB_CLICK_WAIT_S)
             case A.Goto(url=url):
-                url = self.secrets.fill(url)
+                url = self._fill(url, going_to=self.secrets.fill(url))
                 self.check_url(url)
                 page.goto(url, wait_until="domcontentloaded")
             case A.Back():
@@ -503,7 +532,7 @@ class Browser:
             case A.SelectOption(x=x, y=y, option=option):
                 self._select(x, y, option)
             case A.Goto(url=url):
-                self.goto(self.secrets.fill(url))
+                self.goto(self._fill(url, going_to=self.secrets.fill(url)))
             case A.Back():
                 page.go_back(wait_until="load")
             case A.SwitchTab(index=index):
@@ -539,7 +568,7 @@ class Browser:
         if field is None:
             where = f"at ({action.x:.0f}, {action.y:.0f})" if action.x is not None else "focused"
             raise BrowserError(f"type: nothing editable {where}")
-        text = self.secrets.fill(action.text)
+        text = self._fill(action.text)
         kind = (field.get_attribute("type") or "").lower()
         if kind in SPECIAL_INPUTS:
             text = widget_value(kind, text)

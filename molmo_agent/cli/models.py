@@ -18,6 +18,10 @@ def serve(
     api_key: Optional[str] = typer.Option(None, "--api-key", envvar="MOLMO_AGENT_API_KEY", help="require this bearer token"),
     name: Optional[str] = typer.Option(None, "--name", help="model id to answer to (default: the folder's name)"),
     max_batch: int = typer.Option(8, "--max-batch", min=1, help="requests generated together"),
+    allow_host: list[str] = typer.Option([], "--allow-host", help="also answer requests whose Host header names "
+                                         "this (a DNS name of this machine, a proxy's); '*' for any"),
+    any_content_type: bool = typer.Option(False, "--any-content-type", help="accept POST bodies not sent as "
+                                          "application/json (a web page can then post to the server)"),
 ) -> None:
     """Serve a model over an OpenAI-compatible API (what --pointer http talks to) and MolmoWeb's /predict."""
     from ..models.loading import MolmoModel
@@ -30,7 +34,7 @@ def serve(
             out.print(f"compiling the fast path for batches up to {max_batch} ...")
             out.print(f"warm in {loaded.warm_up(max_batch):.0f}s")
         server = ModelServer(loaded, name=name or Path(model).name, host=host, port=port, api_key=api_key,
-                             max_batch=max_batch)
+                             max_batch=max_batch, allow_hosts=allow_host, any_content_type=any_content_type)
     except MolmoAgentError as exc:
         fail(exc)
     except OSError as exc:
