@@ -28,6 +28,8 @@ RECYCLE_AFTER = 100
 """Episodes one Chromium runs before a fresh one replaces it: a long-lived Chromium keeps renderer processes and
 memory that closed contexts leave behind (benchmarks/soak.py: 36 -> 53 processes, 2.7 -> 4.2 GB in 1000 episodes)."""
 SUMMARY = "summary.json"
+PLANNED = "planned.json"
+"""what an eval set out to do, written before its first episode: `ui` shows progress against it"""
 
 
 class Episode(BaseModel):
@@ -286,6 +288,11 @@ def write_results(out: Path, results: list[EpisodeResult]) -> None:
     staged = out / (RESULTS + ".new")
     staged.write_text("".join(r.model_dump_json() + "\n" for r in results), encoding="utf-8")
     os.replace(staged, out / RESULTS)
+
+
+def write_plan(out: Path, suite: str, episodes: int) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / PLANNED).write_text(json.dumps({"suite": suite, "episodes": episodes}) + "\n", encoding="utf-8")
 
 
 def write_summary(out: Path, results: list[EpisodeResult], extra: dict) -> dict:

@@ -55,7 +55,7 @@ def _marks(step: StepRecord) -> tuple[list[tuple[float, float]], tuple[float, fl
     return points, click
 
 
-def _overlay(step: StepRecord, viewport: tuple[int, int]) -> str:
+def overlay_svg(step: StepRecord, viewport: tuple[int, int]) -> str:
     points, click = _marks(step)
     shapes = [_seen_svg(g.seen) for g in step.grounding if g.seen]
     shapes += [f'<circle class="model-point" cx="{x:.1f}" cy="{y:.1f}" r="14"/>' for x, y in points]
@@ -107,10 +107,10 @@ def _step_html(trace: Trace, step: StepRecord) -> str:
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in step.timings.items())
     rows.append(f"<div class='meta'>{e(step.observation.url)}<br>{e(timings)}</div>")
     return (f'<section class="step" id="step-{step.index}"><div class="shot"><img alt="step {step.index}" '
-            f'src="{image}">{_overlay(step, viewport)}</div><div>{"".join(rows)}</div></section>')
+            f'src="{image}">{overlay_svg(step, viewport)}</div><div>{"".join(rows)}</div></section>')
 
 
-def _judgments_html(trace: Trace) -> str:
+def judgments_html(trace: Trace) -> str:
     """Every judge's reading of the run, newest first: verdict, then each call's prompt, images and answer."""
     from .judges import load_judgments
 
@@ -150,7 +150,7 @@ def trace_html(trace: Trace) -> str:
 <style>{STYLE}</style></head><body>
 <header><h1>{e(h.goal)}</h1><div class="meta">{summary}<br>policy {e(h.policy)}, pointer {e(h.pointer.get('name', '?'))},
 viewport {h.viewport[0]}x{h.viewport[1]} at scale {h.scale}, started {e(h.start_url or '')} on {e(h.created_at)}{replay}</div></header>
-{_judgments_html(trace)}<nav class="timeline">{''.join(chips)}</nav>
+{judgments_html(trace)}<nav class="timeline">{''.join(chips)}</nav>
 <p class="legend">Pink circle: where the pointer pointed. Blue cross: where the action landed. A pixel pointer's
 reading, where it gives one: fields red, buttons blue, checkboxes and radios green, the text it matched dashed, the
 control it chose pink.</p>

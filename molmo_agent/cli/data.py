@@ -28,6 +28,30 @@ def report(
 
 
 @app.command()
+def ui(
+    folders: list[Path] = typer.Argument(None, help="folders of runs and evals (default: traces/)"),
+    host: str = typer.Option("127.0.0.1", "--host"), port: int = typer.Option(8765, "--port"),
+    token: Optional[str] = typer.Option(None, "--token", envvar="MOLMO_AGENT_UI_TOKEN",
+                                        help="required in the address (?token=) to open the app; needed beyond loopback"),
+    allow_host: list[str] = typer.Option([], "--allow-host", help="also answer to this Host name ('*' for any)"),
+) -> None:
+    """Browse and watch runs and evals in a local web app: the list, a run's steps, live progress, compare."""
+    from ..ui import UiServer
+
+    try:
+        server = UiServer(folders or [Path("traces")], host=host, port=port, token=token, allow_hosts=allow_host)
+    except MolmoAgentError as exc:
+        fail(exc)
+    except OSError as exc:
+        from ..errors import ConfigError
+
+        fail(ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}; pass --port N"))
+    out.print(f"runs and evals under {', '.join(str(r) for r in server.library.roots)} at "
+              f"{server.url}/{'?token=' + token if token else ''} (Ctrl-C stops)", soft_wrap=True)
+    server.run()
+
+
+@app.command()
 def export(
     traces: list[Path] = typer.Argument(..., help="run directories, or folders holding them"),
     out_dir: Path = typer.Option(..., "--out", help="dataset folder (train/ and test/ for datasets' imagefolder)"),

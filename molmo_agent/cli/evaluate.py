@@ -75,7 +75,7 @@ def eval_(
     from rich.table import Table
 
     from .. import miniwob
-    from ..evaluate import evaluate, load_suite, write_results, write_summary
+    from ..evaluate import evaluate, load_suite, write_plan, write_results, write_summary
     from ..live import BENCHMARKS
     from ..live.mind2web import write_missing
     from ..live.molmoweb import subset_path
@@ -122,6 +122,7 @@ def eval_(
             write_subset(live, rows, subset_path(out_dir, live))
     except MolmoAgentError as exc:
         fail(exc)
+    write_plan(out_dir, name, len(chosen))
     stop = threading.Event()
     wins = [0, 0]
     started = time.perf_counter()
