@@ -146,6 +146,22 @@ def test_after_a_secret_going_to_another_site_is_refused_with_what_to_do(world, 
     assert step.outcome.error.startswith("refused going to localhost: a secret was typed on 127.0.0.1")
 
 
+def test_after_a_secret_the_site_shown_at_site_url_still_answers(chromium, tmp_path):
+    """Sealed requests are sent one hop at a time through the same mapping the page's address goes through."""
+    from molmo_agent.sites import DEMO_SITE
+    from molmo_agent.tasks import load_task
+
+    task = load_task(DEMO_SITE.parent / "task.yaml")
+    task = task.model_copy(update={"steps": [s.replace('"Ada" into', '"{{FIRST}}" into') for s in task.steps]})
+    config = settings(tmp_path, site_url="http://demo.test/")
+    config.secrets = Secrets({"FIRST": "Ada"})
+    result = run_task(task, config, chromium=chromium)
+    trace = read_trace(result.run_dir)
+    assert result.status == "success", result.end.reason
+    assert trace.end.final_url.startswith("http://demo.test/") and not any(
+        e.startswith("refused") for s in trace.steps for e in s.outcome.events)
+
+
 def test_registrable_domains():
     assert site_of("login.shop.example.co.uk") == "example.co.uk"
     assert site_of("a.b.github.io") == "b.github.io"  # a private suffix: one user's pages are not another's

@@ -86,18 +86,20 @@ class EgressGuard:
         return message
 
     # -- HTTP: every hop of a redirect chain -----------------------------------------------------------
-    def forward(self, route, request) -> None:
+    def forward(self, route, request, mapping: tuple[Callable[[str], str], Callable[[str], str]] | None = None) -> None:
         """Send an allowed request once the context is sealed. Chromium follows redirects without showing the
-        hops to a route, so the request is fetched here one hop at a time and each hop's target is checked."""
+        hops to a route, so the request is fetched here one hop at a time and each hop's target is checked.
+        `mapping`: (the URL to fetch for one the page sees, and back), for `--site-url` and `--map-url`."""
+        to_server, to_page = mapping or (str, str)
         url, method, body = request.url, request.method, request.post_data_buffer
         try:
             for _ in range(MAX_HOPS):
-                response = route.fetch(url=url, method=method, post_data=body, max_redirects=0)
+                response = route.fetch(url=to_server(url), method=method, post_data=body, max_redirects=0)
                 location = response.headers.get("location")
                 if response.status not in REDIRECTS or not location:
                     route.fulfill(response=response)
                     return
-                url = urljoin(url, location)
+                url = to_page(urljoin(to_server(url), location))
                 if not self.allows(url):
                     self.refuse(url, "a redirect")
                     route.abort("blockedbyclient")

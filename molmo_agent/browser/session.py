@@ -264,10 +264,9 @@ class Browser:
                 self._blocked.append(exc)
                 route.abort("blockedbyclient")
                 return
-        mapped = next((to + request.url[len(prefix):] for prefix, to in self.config.url_map
-                       if request.url.startswith(prefix)), None)
+        mapped = self._mapped(request.url)
         if self.egress.sealed:
-            self.egress.forward(route, request)
+            self.egress.forward(route, request, (lambda url: self._mapped(url) or url, self._unmapped))
         elif mapped is None:
             route.continue_()
         else:
@@ -276,6 +275,14 @@ class Browser:
             except PlaywrightError as exc:
                 self.events.append(f"--map-url: {mapped} did not answer: {str(exc).splitlines()[0]}")
                 route.abort("connectionfailed")
+
+    def _mapped(self, url: str) -> str | None:
+        """Where `--site-url` and `--map-url` send a request for `url`; None where they do not."""
+        return next((to + url[len(prefix):] for prefix, to in self.config.url_map if url.startswith(prefix)), None)
+
+    def _unmapped(self, url: str) -> str:
+        """A URL as the page would see it, for one on a server `--map-url` answers from."""
+        return next((prefix + url[len(to):] for prefix, to in self.config.url_map if url.startswith(to)), url)
 
     def _guard_sockets(self) -> None:
         """WebSockets go through this session's guard. Playwright cannot take a socket route back, so a context
