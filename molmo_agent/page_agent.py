@@ -13,15 +13,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .agent import Agent, RunResult
+from .agent import RunResult
 from .browser import Browser
 from .cache import PointCache
 from .errors import ConfigError, MolmoAgentError
 from .pointers import Pointer, make_pointer
 from .policies import StepsPolicy
 from .redaction import PLACEHOLDER, Secrets
+from .run import record_run
 from .tasks import RunRules
-from .trace import TraceWriter, new_run_dir
 
 
 class StepsFailed(MolmoAgentError):
@@ -66,13 +66,8 @@ class PageAgent:
         if self.cache is not None:
             self.cache.secrets = secrets
         with Browser.on_page(self.page, secrets=secrets, allow_domains=self.allow_domains) as browser:
-            writer = TraceWriter(new_run_dir(self.out, steps), secrets)
-            try:
-                agent = Agent(browser, policy, self.pointer, writer, rules=RunRules(max_steps=self.max_steps),
-                              cache=self.cache)
-                result = agent.run(steps, None)
-            finally:
-                writer.close()
+            result = record_run(browser, policy, self.pointer, out=self.out, name=steps, goal=steps, start_url=None,
+                                secrets=secrets, rules=RunRules(max_steps=self.max_steps), cache=self.cache)
         self.results.append(result)
         if check and result.status != "success":
             raise StepsFailed(result, secrets)

@@ -173,16 +173,24 @@ def run_policy(
     """Run any policy from `start_url` in a fresh browser context (or on `warm`'s page), recording under
     `settings.out`."""
     pointer = pointer or settings.pointer.build()
-    with contextlib.ExitStack() as stack:
-        browser = stack.enter_context(Browser(settings.browser, settings.secrets, chromium=chromium, warm=warm,
-                                              should_stop=should_stop))
-        run_dir = new_run_dir(settings.out, name)
-        if on_start:
-            on_start(run_dir)
-        writer = TraceWriter(run_dir, settings.secrets)
-        stack.callback(writer.close)
-        agent = Agent(browser, policy, pointer, writer, rules=rules, on_step=on_step,
-                      should_stop=should_stop, header=header)
-        result = agent.run(goal, start_url)
-        browser.save_playwright_trace(run_dir / "playwright-trace.zip")
-        return result
+    with Browser(settings.browser, settings.secrets, chromium=chromium, warm=warm, should_stop=should_stop) as browser:
+        return record_run(browser, policy, pointer, out=settings.out, name=name, goal=goal, start_url=start_url,
+                          secrets=settings.secrets, rules=rules, header=header, on_step=on_step, on_start=on_start,
+                          should_stop=should_stop)
+
+
+def record_run(browser: Browser, policy: Policy, pointer: Pointer, *, out: Path, name: str, goal: str,
+               start_url: str | None, secrets: Secrets, on_start: Callable[[Path], None] | None = None,
+               **agent) -> RunResult:
+    """The loop on a browser session someone opened (a run's own, or a caller's page), written to a new run
+    directory under `out`. `agent`: the rest of `Agent`'s options."""
+    run_dir = new_run_dir(out, name)
+    if on_start:
+        on_start(run_dir)
+    writer = TraceWriter(run_dir, secrets)
+    try:
+        result = Agent(browser, policy, pointer, writer, **agent).run(goal, start_url)
+    finally:
+        writer.close()
+    browser.save_playwright_trace(run_dir / "playwright-trace.zip")
+    return result
