@@ -19,7 +19,9 @@ typed as `{{NAME}}` (`{{PASSWORD}}` for a password with no name given) and maske
 from __future__ import annotations
 
 import json
+import queue
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,8 +30,9 @@ from playwright.sync_api import Error as PlaywrightError
 from . import __version__
 from . import actions as A
 from .browser import Browser, BrowserConfig, scripts
+from .browser.session import frame_offset
 from .errors import MolmoAgentError
-from .language import to_step
+from .language import parse_step, to_step
 from .observation import Box, Observation
 from .redaction import Secrets
 from .trace import (ElementRecord, Grounding, ObservationRecord, Outcome, StepRecord, Trace, TraceEnd, TraceHeader,
@@ -140,23 +143,13 @@ class Recorder:
     def look(self) -> Observation:
         return self._looks[-1]
 
-    def _offset(self, frame) -> tuple[float, float]:
-        """Where a frame's viewport sits in the page's (events from frames give their own coordinates)."""
-        ox = oy = 0.0
-        with_parent = frame
-        while with_parent is not None and with_parent.parent_frame is not None:
-            box = with_parent.frame_element().bounding_box() or {"x": 0, "y": 0}
-            ox, oy = ox + box["x"], oy + box["y"]
-            with_parent = with_parent.parent_frame
-        return ox, oy
-
     def _handle(self, page, frame, event: dict) -> None:
         kind, now = event["kind"], time.monotonic()
         if kind == "end":
             self._flush()
             self.ended = True
             return
-        ox, oy = self._offset(frame) if frame is not None else (0.0, 0.0)
+        ox, oy = frame_offset(frame) if frame is not None else (0.0, 0.0)
         element = event.get("element")
         if element:
             box = element["box"]
@@ -256,6 +249,29 @@ class Recorder:
                                           tabs=look.tabs, active_tab=look.active_tab, dom_signature=look.dom_signature),
             thought=to_step(intent) or "", intent=intent, grounding=list(grounding), action=action or intent,
             element=element, outcome=Outcome(ok=True)))
+
+    def until_done(self, said: queue.Queue[str], tell: Callable[[str], None]) -> Trace:
+        """Write what the person does until they end the recording (the end key, closing the window, or
+        `done ["answer"]` on a line of `said`), then finish it. Ctrl-C finishes it as interrupted, with every
+        step so far kept. `tell` shows the person a line."""
+        answer, status = None, "success"
+        try:
+            while not self.ended:
+                self.pump(0.1)
+                while not said.empty():
+                    line = said.get().strip()
+                    try:
+                        step = parse_step(line) if line else None
+                    except MolmoAgentError:
+                        step = None
+                    if isinstance(step, A.Done):
+                        answer, self.ended = step.answer, True
+                    elif line:
+                        tell('type done, or done "answer", to end the recording')
+        except KeyboardInterrupt:
+            tell("stopped: the steps so far are kept")
+            status = "interrupted"
+        return self.finish(answer=answer, status=status)
 
     def finish(self, answer: str | None = None, status: str = "success") -> Trace:
         """The end record, with the page as it is now; the trace as written."""

@@ -169,6 +169,20 @@ def test_record_without_a_display_says_so_in_one_line(tmp_path, monkeypatch):
     assert done.returncode == 2 and "no display" in done.stderr and len(done.stderr.strip().splitlines()) == 1
 
 
+def test_done_typed_in_the_terminal_ends_the_recording_with_the_answer(tmp_path, pages_url):
+    import subprocess
+
+    from .conftest import CLI
+
+    done = subprocess.run([*CLI, "record", pages_url + "popups.html", "--headless", "--out", str(tmp_path)],
+                          input='what now\ndone "all read"\n', capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 'type done, or done "answer"' in done.stdout, "a line that is not done says how to end"
+    [run_dir] = tmp_path.iterdir()
+    trace = read_trace(run_dir)
+    assert trace.status == "success" and trace.end.answer == "all read"
+    assert trace.steps[-1].intent.name == "done"
+
 
 def test_a_new_tab_the_address_bar_and_back_are_recorded_as_a_person_did_them(tmp_path, pages_url):
     """A link opening a tab is one click (the tab is the next page looked at); a URL typed in the address bar

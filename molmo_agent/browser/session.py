@@ -68,6 +68,16 @@ def until_gone(threads: list[threading.Thread], timeout: float = 5.0) -> None:
             time.sleep(0.01)
 
 
+def frame_offset(frame) -> tuple[float, float]:
+    """Where a frame's viewport sits in its page's, in CSS px (events and points inside a frame are its own)."""
+    ox = oy = 0.0
+    while frame is not None and frame.parent_frame is not None:
+        box = frame.frame_element().bounding_box() or {"x": 0, "y": 0}
+        ox, oy = ox + box["x"], oy + box["y"]
+        frame = frame.parent_frame
+    return ox, oy
+
+
 class Chromium:
     """A launched Chromium process. One per thread; many `Browser` sessions (contexts) can share it."""
 

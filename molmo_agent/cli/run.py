@@ -156,10 +156,8 @@ def record(
     import threading
 
     from ..browser import BrowserConfig, parse_viewport
-    from ..language import parse_step
     from ..record import END_KEY, Recorder, pytest_text, steps_text
     from ..redaction import Secrets
-    from .. import actions as A
 
     try:
         if not headless and sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or
@@ -177,26 +175,7 @@ def record(
         with recorder:
             out.print(f"recording into {recorder.dir}: act in the browser window; end with {END_KEY} in the page, "
                       'by closing the window, or by typing done "answer" here')
-            answer, status = None, "success"
-            try:
-                while not recorder.ended:
-                    recorder.pump(0.1)
-                    while not said.empty():
-                        line = said.get().strip()
-                        if not line:
-                            continue
-                        try:
-                            step = parse_step(line)
-                        except MolmoAgentError:
-                            step = None
-                        if isinstance(step, A.Done):
-                            answer, recorder.ended = step.answer, True
-                        else:
-                            out.print('type done, or done "answer", to end the recording')
-            except KeyboardInterrupt:
-                out.print("stopped: the steps so far are kept")
-                status = "interrupted"
-            trace = recorder.finish(answer=answer, status=status)
+            trace = recorder.until_done(said, out.print)
     except MolmoAgentError as exc:
         fail(exc)
     out.print(f"{len(trace.steps)} steps recorded: {trace.dir}")
