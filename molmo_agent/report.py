@@ -10,6 +10,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from .errors import TraceError
+from .language.steps import to_step
 from .trace import StepRecord, Trace, read_trace
 from .trace.writer import TRACE_FILE
 
@@ -78,19 +79,20 @@ def _seen_svg(seen) -> str:
     return f'<g class="seen">{"".join(shapes)}</g>'
 
 
-def _step_html(trace: Trace, step: StepRecord) -> str:
+def step_rows(step: StepRecord) -> str:
+    """What a step did, as HTML (everything a page or model wrote escaped): the step as written, the policy's
+    words, each question to the pointer and its answer, the action, the outcome, events, replay, timings."""
     e = html.escape
-    viewport = trace.header.viewport
-    image = _png_data_url(trace.screenshot_path(step.observation.screenshot), viewport[0])
-    rows = [f"<b>{step.index}.</b> {e(step.intent.describe())}"]
+    rows = [f"<h3>{step.index}. {e(to_step(step.intent) or step.intent.describe())}</h3>"]
     if step.thought:
         rows.append(f"<div>thought: {e(step.thought)}</div>")
     if step.policy_raw:
         rows.append(f"<div>policy said:</div><pre>{e(step.policy_raw)}</pre>")
     for g in step.grounding:
         where = ", ".join(f"({x:.0f}, {y:.0f})" for x, y in g.css) or "nowhere"
+        cache = f", from the point cache ({g.cache})" if g.cache else ""
         rows.append(f"<div>pointer asked for {e(repr(g.target))}{' (field)' if g.field else ''}: "
-                    f"{where} CSS px, {g.seconds:.2f}s</div><pre class='raw'>{e(g.raw or '')}</pre>")
+                    f"{where} CSS px, {g.seconds:.2f}s{cache}</div><pre class='raw'>{e(g.raw or '')}</pre>")
         if g.error:
             rows.append(f"<div class='status-failed'>{e(g.error)}</div>")
     if step.action is not None:
@@ -106,8 +108,14 @@ def _step_html(trace: Trace, step: StepRecord) -> str:
         rows += [f"<div class='status-failed'>{e(d)}</div>" for d in r.differences]
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in step.timings.items())
     rows.append(f"<div class='meta'>{e(step.observation.url)}<br>{e(timings)}</div>")
+    return "".join(rows)
+
+
+def _step_html(trace: Trace, step: StepRecord) -> str:
+    viewport = trace.header.viewport
+    image = _png_data_url(trace.screenshot_path(step.observation.screenshot), viewport[0])
     return (f'<section class="step" id="step-{step.index}"><div class="shot"><img alt="step {step.index}" '
-            f'src="{image}">{overlay_svg(step, viewport)}</div><div>{"".join(rows)}</div></section>')
+            f'src="{image}">{overlay_svg(step, viewport)}</div><div>{step_rows(step)}</div></section>')
 
 
 def judgments_html(trace: Trace) -> str:

@@ -162,6 +162,21 @@ def expected_hosts(host: str, extra: list[str] = ()) -> set[str] | None:
     return names | {host_of(host)}
 
 
+def answer_only_to(app, allowed_hosts: set[str] | None, command: str) -> None:
+    """Refuse a request whose Host header is not one of `allowed_hosts` (None: any)."""
+    from fastapi.responses import JSONResponse
+
+    @app.middleware("http")
+    async def only_our_own_name(request, call_next):
+        host = host_of(request.headers.get("host", ""))
+        if allowed_hosts is not None and host not in allowed_hosts:
+            message = (f"Host {host!r} is not this server's address ({', '.join(sorted(allowed_hosts))}): a web page "
+                       f"may be reaching it by DNS rebinding; start {command} with --allow-host {host} if that name "
+                       "is yours")
+            return JSONResponse({"error": {"message": message, "type": "invalid_request_error", "code": 421}}, 421)
+        return await call_next(request)
+
+
 def make_app(model, *, name: str, api_key: str | None = None, max_batch: int = 8,
              allowed_hosts: set[str] | None = None, any_content_type: bool = False):
     import anyio.to_thread
@@ -175,14 +190,7 @@ def make_app(model, *, name: str, api_key: str | None = None, max_batch: int = 8
     def error(status: int, message: str) -> JSONResponse:
         return JSONResponse({"error": {"message": message, "type": "invalid_request_error", "code": status}}, status)
 
-    @app.middleware("http")
-    async def only_our_own_name(request: HttpRequest, call_next):
-        host = host_of(request.headers.get("host", ""))
-        if allowed_hosts is not None and host not in allowed_hosts:
-            return error(421, f"Host {host!r} is not this server's address ({', '.join(sorted(allowed_hosts))}): "
-                              f"a web page may be reaching it by DNS rebinding; start serve with --allow-host {host} "
-                              "if that name is yours")
-        return await call_next(request)
+    answer_only_to(app, allowed_hosts, "serve")
 
     def authorized(request: HttpRequest) -> bool:
         given = request.headers.get("authorization", "")
@@ -269,21 +277,18 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-class ModelServer:
-    """`make_app` on uvicorn, bound at construction (so port 0 picks a free port that is known at once)."""
+class AppServer:
+    """An ASGI app on uvicorn, bound at construction (so port 0 picks a free port that is known at once)."""
 
-    def __init__(self, model, *, name: str, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
-                 max_batch: int = 8, allow_hosts: list[str] = (), any_content_type: bool = False) -> None:
+    def __init__(self, app, *, host: str, port: int, name: str) -> None:
         import uvicorn
 
-        refuse_unguarded(host, api_key)
         self.socket = _listen(host, port)
         self.port = self.socket.getsockname()[1]
         self.url = f"http://{host if ':' not in host else f'[{host}]'}:{self.port}"
-        app = make_app(model, name=name, api_key=api_key, max_batch=max_batch,
-                       allowed_hosts=expected_hosts(host, list(allow_hosts)), any_content_type=any_content_type)
         self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
                                                     timeout_graceful_shutdown=1))
+        self._name = name
         self._thread: threading.Thread | None = None
 
     def run(self) -> None:
@@ -292,11 +297,11 @@ class ModelServer:
 
     def start(self) -> str:
         """Serve on a thread of its own; returns the base URL once it answers."""
-        self._thread = threading.Thread(target=self.run, name="molmo-serve", daemon=True)
+        self._thread = threading.Thread(target=self.run, name=self._name, daemon=True)
         self._thread.start()
         while not self.server.started:
             if not self._thread.is_alive():
-                raise RuntimeError("the server stopped while starting")
+                raise RuntimeError(f"{self._name} stopped while starting")
             time.sleep(0.01)
         return self.url
 
@@ -305,3 +310,14 @@ class ModelServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.socket.close()
+
+
+class ModelServer(AppServer):
+    """`make_app` on uvicorn."""
+
+    def __init__(self, model, *, name: str, host: str = "127.0.0.1", port: int = 8000, api_key: str | None = None,
+                 max_batch: int = 8, allow_hosts: list[str] = (), any_content_type: bool = False) -> None:
+        refuse_unguarded(host, api_key)
+        app = make_app(model, name=name, api_key=api_key, max_batch=max_batch,
+                       allowed_hosts=expected_hosts(host, list(allow_hosts)), any_content_type=any_content_type)
+        super().__init__(app, host=host, port=port, name="molmo-serve")

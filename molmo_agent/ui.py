@@ -13,7 +13,6 @@ import hmac
 import html
 import json
 import secrets as tokens
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -21,8 +20,8 @@ from urllib.parse import quote, urlsplit
 
 from .errors import ConfigError, MolmoAgentError
 from .language.steps import to_step
-from .report import STYLE, overlay_svg
-from .serve import expected_hosts, host_of, is_loopback
+from .report import STYLE, overlay_svg, step_rows
+from .serve import AppServer, answer_only_to, expected_hosts, is_loopback
 from .trace import StepRecord, Trace, read_trace
 from .trace.writer import TRACE_FILE
 
@@ -240,30 +239,9 @@ def step_chip(step: StepRecord) -> str:
 
 def step_panel(library: Library, trace: Trace, step: StepRecord) -> str:
     """A step as the report shows it: the screenshot with the point and what the pointer saw, then the rest."""
-    rows = [f"<h3>{step.index}. {_e(said(step))}</h3>"]
-    if step.thought:
-        rows.append(f"<div>thought: {_e(step.thought)}</div>")
-    if step.policy_raw:
-        rows.append(f"<div>policy said:</div><pre>{_e(step.policy_raw)}</pre>")
-    for g in step.grounding:
-        where = ", ".join(f"({x:.0f}, {y:.0f})" for x, y in g.css) or "nowhere"
-        cache = f", from the cache ({g.cache})" if g.cache else ""
-        rows.append(f"<div>pointer asked for {_e(repr(g.target))}: {where} CSS px, {g.seconds:.2f}s{cache}</div>"
-                    f"<pre>{_e(g.raw or '')}</pre>" + (f"<div class='status-failed'>{_e(g.error)}</div>" if g.error else ""))
-    if step.action is not None:
-        rows.append(f"<div>did: <code>{_e(step.action.describe())}</code></div>")
-    outcome = "ok" if step.outcome.ok else f"failed: {step.outcome.error}"
-    rows.append(f"<div class='{'status-success' if step.outcome.ok else 'status-failed'}'>{_e(outcome)}</div>")
-    rows.append(f"<div>changed: {_e(', '.join(step.outcome.changed) or 'nothing')}</div>")
-    rows += [f"<div>event: {_e(event)}</div>" for event in step.outcome.events]
-    if step.replay is not None:
-        state = "healed (re-grounded)" if step.replay.healed else "diverged" if step.replay.differences else "matched"
-        rows.append(f"<div>replay of step {step.replay.source_step}: {state}</div>")
-    timings = ", ".join(f"{k} {v:.2f}s" for k, v in step.timings.items())
-    rows.append(f"<div class='meta'>{_e(step.observation.url)}<br>{_e(timings)}</div>")
     return (f'<section class="ui-step" id="step-{step.index}" data-index="{step.index}"><div class="shot">'
             f'<img alt="step {step.index}" src="{_shot_url(library, trace, step.observation.screenshot)}">'
-            f'{overlay_svg(step, trace.header.viewport)}</div><div>{"".join(rows)}</div></section>')
+            f'{overlay_svg(step, trace.header.viewport)}</div><div>{step_rows(step)}</div></section>')
 
 
 def _end_html(trace: Trace) -> str:
@@ -461,10 +439,6 @@ def make_app(library: Library, *, token: str | None = None, allowed_hosts: set[s
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
-        host = host_of(request.headers.get("host", ""))
-        if allowed_hosts is not None and host not in allowed_hosts:
-            return PlainTextResponse(f"Host {host!r} is not this app's address; start ui with --allow-host {host} "
-                                     "if that name is yours", 421)
         given = request.query_params.get("token") or request.cookies.get(cookie) or ""
         if token is not None and not hmac.compare_digest(given.encode(), token.encode()):
             return PlainTextResponse("open the address ui printed, with its ?token=", 401)
@@ -573,44 +547,18 @@ def make_app(library: Library, *, token: str | None = None, allowed_hosts: set[s
     def refused(request, exc: HTTPException):
         return JSONResponse({"error": exc.detail}, exc.status_code)
 
+    answer_only_to(app, allowed_hosts, "ui")  # added last, so it runs first
     return app
 
 
-class UiServer:
-    """The app on uvicorn, bound at construction (port 0 picks a free one, known at once)."""
+class UiServer(AppServer):
+    """The app on uvicorn, over `folders`."""
 
     def __init__(self, folders: list[Path], *, host: str = "127.0.0.1", port: int = 8765, token: str | None = None,
                  allow_hosts: list[str] = ()) -> None:
-        import uvicorn
-
-        from .serve import _listen
-
         if token is None and not is_loopback(host):
             raise ConfigError(f"refusing to serve traces on {host} without --token: anyone who can reach it could "
                               "read them (typed pages, screenshots); pass --token, or listen on 127.0.0.1")
         self.library = Library(folders)
-        self.socket = _listen(host, port)
-        self.port = self.socket.getsockname()[1]
-        self.url = f"http://{host if ':' not in host else f'[{host}]'}:{self.port}"
         app = make_app(self.library, token=token, allowed_hosts=expected_hosts(host, list(allow_hosts)))
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                                    timeout_graceful_shutdown=1))
-        self._thread: threading.Thread | None = None
-
-    def run(self) -> None:
-        self.server.run(sockets=[self.socket])
-
-    def start(self) -> str:
-        self._thread = threading.Thread(target=self.run, name="molmo-ui", daemon=True)
-        self._thread.start()
-        while not self.server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError("the app stopped while starting")
-            time.sleep(0.01)
-        return self.url
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self.socket.close()
+        super().__init__(app, host=host, port=port, name="molmo-ui")

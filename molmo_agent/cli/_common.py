@@ -36,6 +36,10 @@ def fail(exc: MolmoAgentError) -> None:
     raise typer.Exit(exc.exit_code)
 
 
+def cannot_listen(host: str, port: int, exc: OSError) -> None:
+    fail(ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}; pass another --port (0 picks a free one)"))
+
+
 def step_line(secrets: Secrets):
     def show(step: StepRecord) -> None:
         action = step.action or step.intent

@@ -10,7 +10,7 @@ import typer
 
 from ..errors import MolmoAgentError
 from ..tasks import Task
-from ._common import app, fail, out
+from ._common import app, cannot_listen, fail, out
 
 
 @app.command()
@@ -43,9 +43,7 @@ def ui(
     except MolmoAgentError as exc:
         fail(exc)
     except OSError as exc:
-        from ..errors import ConfigError
-
-        fail(ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}; pass --port N"))
+        cannot_listen(host, port, exc)
     out.print(f"runs and evals under {', '.join(str(r) for r in server.library.roots)} at "
               f"{server.url}/{'?token=' + token if token else ''} (Ctrl-C stops)", soft_wrap=True)
     server.run()

@@ -7,8 +7,8 @@ from typing import Optional
 
 import typer
 
-from ..errors import ConfigError, MolmoAgentError
-from ._common import app, fail, out
+from ..errors import MolmoAgentError
+from ._common import app, cannot_listen, fail, out
 
 
 @app.command()
@@ -38,7 +38,7 @@ def serve(
     except MolmoAgentError as exc:
         fail(exc)
     except OSError as exc:
-        fail(ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}"))
+        cannot_listen(host, port, exc)
     out.print(f"serving {model} as {name or Path(model).name} ({loaded.device}): OpenAI-compatible at "
               f"{server.url}/v1, MolmoWeb's API at {server.url}/predict", soft_wrap=True)
     server.run()  # uvicorn stops cleanly on Ctrl-C
