@@ -107,7 +107,7 @@ def step_rows(step: StepRecord) -> str:
         rows.append(f"<div>replay of step {r.source_step}: {state}</div>")
         rows += [f"<div class='status-failed'>{e(d)}</div>" for d in r.differences]
     timings = ", ".join(f"{k} {v:.2f}s" for k, v in step.timings.items())
-    rows.append(f"<div class='meta'>{e(step.observation.url)}<br>{e(timings)}</div>")
+    rows.append(f"<div class='meta'>{e(step.observation.title)}<br>{e(step.observation.url)}<br>{e(timings)}</div>")
     return "".join(rows)
 
 

@@ -1,5 +1,6 @@
 """`ui`: the web app over trace folders, on loopback, driven by a real Chromium (pytest-playwright's `page`)."""
 
+import html
 import subprocess
 import time
 
@@ -28,8 +29,10 @@ def folder(tmp_path_factory):
     with serve_site(DEMO_SITE) as base:
         recorded = run_task(Task(id="demo", goal=PLAN, url=base, steps=PLAN.split(", ")), settings(out / "runs")).run_dir
         replayed, _ = replay(recorded, settings(out / "runs"), mode="reground", url=base + "index.html?variant=b")
-        hostile = run_task(Task(id="hostile", goal=HOSTILE, url=base, steps=['click "Accept all"']),
-                           settings(out / "runs")).run_dir
+    site = out / "hostile-site"  # a page whose title is markup
+    site.mkdir()
+    (site / "index.html").write_text(f"<!doctype html><title>{html.escape(HOSTILE)}</title><button>Go</button>")
+    hostile = run_task(Task(id="hostile", goal=HOSTILE, site=site, steps=['click "Go"']), settings(out / "runs")).run_dir
     return {"root": out, "recorded": recorded, "replayed": replayed.run_dir, "hostile": hostile}
 
 
@@ -143,6 +146,7 @@ def test_paths_outside_the_folders_are_refused(app, folder, tmp_path):
 
 
 def test_page_and_model_strings_show_as_text_and_run_nothing(page, app, folder):
+    assert read_trace(folder["hostile"]).steps[0].observation.title == HOSTILE, "the page's own title"
     for url in (app, f"{app}/run/{_ref(folder['hostile'], folder['root'])}"):
         page.goto(url)
         expect(page.get_by_text("<script>window.pwned = 1</script>", exact=False).first).to_be_visible()
