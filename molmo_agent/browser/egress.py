@@ -109,8 +109,9 @@ class EgressGuard:
                 if request.is_navigation_request() and method == "GET":
                     # The browser goes there itself, so the page's address is where it landed; that request
                     # comes back through the route and is checked in its turn.
+                    target = json.dumps(url).replace("<", "\\u003c")  # no </script> can end the script early
                     route.fulfill(status=200, content_type="text/html",
-                                  body=f"<script>location.replace({json.dumps(url)})</script>")
+                                  body=f"<script>location.replace({target})</script>")
                     return
             route.abort("failed")  # a redirect loop
         except PlaywrightError:
