@@ -115,7 +115,7 @@ def _site(trace: Trace) -> str:
 
 
 def _verdict(run_dir: Path) -> str:
-    from .judges import load_judgments
+    from ..judges import load_judgments
 
     try:
         judged = load_judgments(run_dir)
