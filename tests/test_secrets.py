@@ -162,6 +162,49 @@ def test_after_a_secret_the_site_shown_at_site_url_still_answers(chromium, tmp_p
         e.startswith("refused") for s in trace.steps for e in s.outcome.events)
 
 
+def test_a_login_keeps_its_post_redirect_and_session_cookie_under_the_seal(chromium, tmp_path):
+    """The flow secrets are for: the password is posted, the site answers 303 with a session cookie, and the
+    account page sees it (and the cookie the page set by script before)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from .conftest import running
+
+    form = (b"<!doctype html><title>Login</title><form method=post action=/login><label>Password <input "
+            b"type=password name=pw></label><button>Log in</button></form><script>document.cookie = 'pref=dark'"
+            b"</script>")
+
+    class Site(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def _send(self, status: int, body: bytes = b"", **headers) -> None:
+            self.send_response(status)
+            for name, value in {"Content-Type": "text/html", "Content-Length": str(len(body)), **headers}.items():
+                self.send_header(name.replace("_", "-"), value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):
+            cookies = self.headers.get("Cookie", "")
+            seen = b"welcome back" if "sid=s3ss10n" in cookies and "pref=dark" in cookies else b"no session"
+            self._send(200, b"<title>Account</title><p>" + seen if self.path == "/account" else form)
+
+        def do_POST(self):
+            posted = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self._send(303, Location="/account" if posted == b"pw=" + SECRET.encode() else "/?wrong",
+                       Set_Cookie="sid=s3ss10n; HttpOnly; Path=/")
+
+    with running(ThreadingHTTPServer(("127.0.0.1", 0), Site)) as site:
+        task = Task(id="login", goal="log in", url=site + "/", steps=['type "{{PIN}}" into "Password"',
+                                                                       'click "Log in"', "done"],
+                    checks=[{"text": "welcome back"}])
+        config = settings(tmp_path)
+        config.secrets = Secrets({"PIN": SECRET})
+        result = run_task(task, config, chromium=chromium)
+    assert result.status == "success", result.end.reason
+    assert result.end.final_url == site + "/account", "the address is where the redirect landed"
+
+
 def test_registrable_domains():
     assert site_of("login.shop.example.co.uk") == "example.co.uk"
     assert site_of("a.b.github.io") == "b.github.io"  # a private suffix: one user's pages are not another's
