@@ -172,7 +172,7 @@ class Agent:
             outcome.ok, outcome.error = False, str(exc)
         outcome.events = self.browser.drain_events()
         step = StepRecord(
-            index=index, observation=_observation_record(observation, shot), thought=decision.thought,
+            index=index, observation=ObservationRecord.of(observation, shot), thought=decision.thought,
             policy_raw=decision.raw, intent=decision.action, grounding=groundings, action=action,
             element=element, outcome=outcome, replay=decision.replay, timings=timings,
         )
@@ -269,13 +269,6 @@ class Agent:
 
 def _lap(start: float) -> float:
     return round(time.perf_counter() - start, 4)
-
-
-def _observation_record(observation: Observation, screenshot: str) -> ObservationRecord:
-    return ObservationRecord(
-        url=observation.url, title=observation.title, screenshot=screenshot, image_size=observation.image_size,
-        tabs=observation.tabs, active_tab=observation.active_tab, dom_signature=observation.dom_signature,
-    )
 
 
 def _changes(before: Observation, after: Observation, value_ok: bool | None) -> list[str]:

@@ -71,11 +71,8 @@ class Recorder:
         self.browser = Browser(self.config, self.secrets).__enter__()
         try:
             self.browser.mask_marked = True
-            context = self.browser.context
-            context.expose_binding("__molmoRecord", lambda source, text: self._heard.append(
-                (source["page"], source["frame"], json.loads(text))))
-            context.add_init_script(scripts.RECORDER % json.dumps(self.secret_names))
-            context.on("page", lambda page: self._heard.append((page, None, {"kind": "tab"})))
+            self.browser.listen(scripts.RECORDER % json.dumps(self.secret_names), "__molmoRecord",
+                                lambda page, frame, event: self._heard.append((page, frame, event)))
             self.writer = TraceWriter(new_run_dir(self.out, self.goal or "recording"), self.secrets)
             self.browser.goto(self.url)
             self._looks = [self.browser.observe()]
@@ -245,8 +242,7 @@ class Recorder:
         shot = self.writer.screenshot(f"step-{self._steps:03d}", look.screenshot)
         self.writer.write(StepRecord(
             index=self._steps,
-            observation=ObservationRecord(url=look.url, title=look.title, screenshot=shot, image_size=look.image_size,
-                                          tabs=look.tabs, active_tab=look.active_tab, dom_signature=look.dom_signature),
+            observation=ObservationRecord.of(look, shot),
             thought=to_step(intent) or "", intent=intent, grounding=list(grounding), action=action or intent,
             element=element, outcome=Outcome(ok=True)))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import re
 import threading
 import time
@@ -338,6 +339,13 @@ class Browser:
         verb = self.config.dialogs
         self.events.append(f"{dialog.type} dialog {verb}ed: {self.secrets.redact(dialog.message)[:200]}")
         dialog.accept() if verb == "accept" else dialog.dismiss()
+
+    def listen(self, script: str, binding: str, heard: Callable[[Page, object, dict], None]) -> None:
+        """Run `script` in every document of every tab from now on; each JSON text it passes to
+        `window[binding]` reaches `heard` as (page, frame, event), and each new tab as (page, None, {"kind": "tab"})."""
+        self.context.expose_binding(binding, lambda source, text: heard(source["page"], source["frame"], json.loads(text)))
+        self.context.add_init_script(script)
+        self.context.on("page", lambda page: heard(page, None, {"kind": "tab"}))
 
     def drain_events(self) -> list[str]:
         events, self.events = self.events, []

@@ -130,6 +130,16 @@ def screenshot_png(trace: Trace, step: StepRecord) -> bytes:
     return buffer.getvalue()
 
 
+def screenshots(trace: Trace, answers: list) -> list[bytes]:
+    """Each answer's screenshot (`screenshot_png`), encoded once a step: a step the model takes in two answers
+    (a click, then keyboard_type) shows the same one twice."""
+    encoded: dict[int, bytes] = {}
+    for step, _, _ in answers:
+        if step.index not in encoded:
+            encoded[step.index] = screenshot_png(trace, step)
+    return [encoded[step.index] for step, _, _ in answers]
+
+
 def entries(trace: Trace) -> list[tuple[StepRecord, molmoweb.ModelStep, str]]:
     """Every answer of the run in order, with the step it belongs to and the prompt it was given."""
     size = tuple(trace.header.viewport)
@@ -181,8 +191,8 @@ def write_episode(trace: Trace, folder: Path, episode_name: str) -> Path | None:
         return None
     (folder / IMAGES).mkdir(parents=True)
     (folder / USER_MESSAGES).mkdir()
-    for number, (step, _, prompt) in enumerate(answers, 1):
-        (folder / IMAGES / screenshot_name(number)).write_bytes(screenshot_png(trace, step))
+    for number, ((_, _, prompt), png) in enumerate(zip(answers, screenshots(trace, answers)), 1):
+        (folder / IMAGES / screenshot_name(number)).write_bytes(png)
         (folder / USER_MESSAGES / steps[str(number)]["user_message"]).write_text(
             prompt.split(": ", 1)[1], encoding="utf-8")
     (folder / "metadata.json").write_text(json.dumps({"goal": trace.header.goal, "eps_name": episode_name},

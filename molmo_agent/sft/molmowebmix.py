@@ -25,7 +25,7 @@ from ..errors import ConfigError
 from ..language import to_step
 from ..protocols import molmoweb
 from ..protocols.molmoweb import extent, percent
-from ..protocols.trajectory import entries, screenshot_png, trajectory
+from ..protocols.trajectory import entries, screenshots, trajectory
 from ..trace import Trace
 
 COLUMNS = ("sample_id", "instruction", "trajectory", "images", "image_paths")
@@ -48,8 +48,8 @@ def to_row(trace: Trace) -> dict:
     """A trace as one row of the trajectory datasets."""
     answers = entries(trace)
     steps = trajectory(trace, answers, data=True)
-    images = [{"bytes": screenshot_png(trace, step), "path": steps[str(n)]["screenshot"]}
-              for n, (step, _, _) in enumerate(answers, 1)]
+    images = [{"bytes": png, "path": steps[str(n)]["screenshot"]}
+              for n, png in enumerate(screenshots(trace, answers), 1)]
     said = [s for s in (to_step(step.intent) for step in trace.steps) if s]
     instruction = {"high_level": trace.header.goal, "mid_level": "", "low_level": "", "steps": said}
     return {"sample_id": trace.header.run_id, "instruction": json.dumps(instruction, ensure_ascii=False),

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..actions import Action
 from ..checks import Check
-from ..observation import Box, Seen, Tab
+from ..observation import Box, Observation, Seen, Tab
 from ..points import Point
 
 FORMAT_VERSION = 1
@@ -53,6 +53,13 @@ class ObservationRecord(_Record):
     tabs: list[Tab]
     active_tab: int
     dom_signature: str
+
+    @classmethod
+    def of(cls, observation: "Observation", screenshot: str) -> "ObservationRecord":
+        """What a trace keeps of a look at the page, its screenshot written at `screenshot`."""
+        return cls(url=observation.url, title=observation.title, screenshot=screenshot,
+                   image_size=observation.image_size, tabs=observation.tabs, active_tab=observation.active_tab,
+                   dom_signature=observation.dom_signature)
 
 
 class Grounding(_Record):
