@@ -72,28 +72,26 @@ def is_main_process() -> bool:
 
 
 def mix(datasets: list[str | Path]) -> list[tuple[Path, float]]:
-    """`PATH` or `PATH:WEIGHT` (a weight of 2 counts each example twice, 0.5 half of them)."""
+    """`PATH` or `PATH:WEIGHT` (a weight of 2 counts each example twice, 0.5 half of them). A path that exists
+    as written is a path, colon and all."""
     mixed = []
-    for item in datasets:
-        path, _, weight = str(item).rpartition(":")
+    for item in map(str, datasets):
+        path, _, weight = item.rpartition(":")
         try:
-            if not path or Path(item).exists():
-                raise ValueError
-            share = float(weight)
+            share = float(weight) if path and not Path(item).exists() else None
         except ValueError:
-            mixed.append((Path(item), 1.0))
-            continue
-        if not share > 0:
+            share = None
+        if share is not None and not share > 0:
             raise ConfigError(f"{item}: the weight after ':' must be a number above 0")
-        mixed.append((Path(path), share))
+        mixed.append((Path(item), 1.0) if share is None else (Path(path), share))
     return mixed
 
 
 def _weighted(found: list, weight: float) -> list:
+    """Each example `weight` times: whole copies, then an even spread for the fraction."""
     whole, part = divmod(weight, 1)
     extra = round(part * len(found))
-    return found * int(whole) + [found[round(i * len(found) / extra)] for i in range(extra)] if extra else \
-        found * int(whole)
+    return found * int(whole) + [found[i * len(found) // extra] for i in range(extra)]
 
 
 def _load_rows(datasets: list[str | Path]) -> list[dict]:
