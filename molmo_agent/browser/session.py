@@ -184,10 +184,11 @@ class Browser:
                 self.page.evaluate(scripts.WATCH_PAGE)  # the document already there; later ones get the init script
         else:
             width, height = self.config.viewport
-            # Service workers fetch past the routes that guard the allow-list and the secrets: none in our contexts.
+            # Service workers fetch past the routes that guard the allow-list and the secrets: none where those
+            # routes are on. Elsewhere they stay, as in MolmoWeb's harness (`browser_env.py` leaves them).
             self.context = self._chromium.browser.new_context(
                 viewport={"width": width, "height": height}, device_scale_factor=self.config.scale,
-                service_workers="block")
+                service_workers="block" if self._routing else "allow")
             self.context.set_default_timeout(self.config.action_timeout_s * 1000)
         if not getattr(self.context, "_molmo_watched", False):  # once per context, however often attached
             self.context.add_init_script(scripts.WATCH_PAGE)
