@@ -22,7 +22,7 @@ from playwright.sync_api import Mouse
 from playwright.sync_api import Page as PlaywrightPage
 
 from bare import PAGE, PAGES, bare_loop, plan
-from molmo_agent.browser import scripts
+from molmo_agent.browser import Browser, scripts
 from molmo_agent.pointers.dom import DomPointer
 from molmo_agent.run import PointerSettings, RunSettings, run_task
 from molmo_agent.trace import TraceWriter
@@ -46,7 +46,8 @@ def between(stamps: list[float]) -> list[float]:
     return [b - a for a, b in zip(stamps, stamps[1:])]
 
 
-SCRIPTS = {scripts.OBSERVE: "page facts script (title, DOM signature, elements)", scripts.SETTLE: "settle script",
+SCRIPTS = {scripts.OBSERVE: "page facts script alone (a look with no action before it)",
+           scripts.SETTLE: "settle and page facts script (title, DOM signature, elements)",
            scripts.ELEMENT_AT: "element-at-point script (what was acted on)"}
 
 
@@ -54,10 +55,10 @@ SCRIPTS = {scripts.OBSERVE: "page facts script (title, DOM signature, elements)"
 def timing_phases():
     """Time what the loop spends in each part, by wrapping the calls it makes: {phase: [(start, seconds)]}."""
     spent: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    wrapped = [(PlaywrightPage, "screenshot", lambda *a, **k: "screenshot (Chromium)"),
+    wrapped = [(Browser, "_screenshot", lambda *a, **k: "screenshot (Chromium)"),
                (PlaywrightPage, "evaluate", lambda self, script, *a, **k: SCRIPTS.get(script, "other page scripts")),
                (Mouse, "click", lambda *a, **k: "click (Chromium)"),
-               (TraceWriter, "write", lambda *a, **k: "trace record written and fsynced"),
+               (TraceWriter, "write", lambda *a, **k: "trace record written (its fsync runs beside the loop)"),
                (TraceWriter, "screenshot", lambda *a, **k: "screenshot file written"),
                (DomPointer, "locate", lambda *a, **k: "pointer (dom)")]
     originals = [(owner, name, getattr(owner, name)) for owner, name, _ in wrapped]

@@ -176,7 +176,8 @@ class PointCache:
                     f"{step} on {key.url}: the point cache {self.folder} has no entry for this step and is read-only "
                     "(--agent-cache-mode rw records it; commit the new file)", observation.screenshot)
             return None
-        now = fingerprint(browser, observation, entry.point)
+        # The pixels count only where neither look had a name: no image is decoded where the page names the element.
+        now = fingerprint(browser, observation, entry.point, pixels=not entry.fingerprint.name)
         record.css = [entry.point]
         if now.matches(entry.fingerprint):
             self.stats.hits += 1
@@ -207,7 +208,10 @@ def _key(observation, record, step: str, pointer: str) -> CacheKey:
                     viewport=observation.viewport, scale=observation.scale, pointer=pointer)
 
 
-def fingerprint(browser, observation, point: tuple[float, float]) -> Fingerprint:
+def fingerprint(browser, observation, point: tuple[float, float], *, pixels: bool = True) -> Fingerprint:
+    """What is at `point`: the page's role and name for it and, if asked (`pixels`) and it has no name, the
+    hash of the screenshot around it."""
     found = browser.element_at(*point) or {}
-    return Fingerprint(role=found.get("role"), name=found.get("name") or "",
-                       region_hash=region_hash(observation.screenshot, point, observation.scale))
+    name = found.get("name") or ""
+    hashed = region_hash(observation.screenshot, point, observation.scale) if pixels or not name else ""
+    return Fingerprint(role=found.get("role"), name=name, region_hash=hashed)

@@ -1,14 +1,43 @@
 """JavaScript run inside the page. Kept apart so the Python around it stays readable."""
 
-# Page facts for one observation, in one round trip: the title, a cheap fingerprint of the document
-# (to tell whether an action changed anything) and, when a pointer needs them, the visible elements.
+# Page facts for one observation, in one round trip: the title, a fingerprint of the document's content
+# (to tell whether an action changed anything) and, when a pointer needs them, the visible elements. The
+# fingerprint is a hash of the HTML, worked out again only after the page's DOM changed (WATCH_PAGE counts
+# the mutations): a step that changes nothing pays nothing for it.
+#
+# It also readies the page for the screenshot that follows, as Playwright's screenshots with
+# animations="disabled" do: finite animations and transitions jump to their end (a dialog fading in is
+# shown where it is going, not half there) and the text caret is hidden (it blinks: two screenshots of an
+# unchanged page would differ). Done here, it costs no round trip of its own.
 OBSERVE = r"""
 (withElements) => {
-  const html = document.documentElement ? document.documentElement.outerHTML : "";
-  let h = 0x811c9dc5;
-  for (let i = 0; i < html.length; i++) { h ^= html.charCodeAt(i); h = Math.imul(h, 0x01000193); }
-  return {title: document.title, signature: (h >>> 0).toString(16) + ":" + html.length,
-          elements: withElements ? (%s)() : []};
+  const ready = doc => {
+    for (const a of doc.getAnimations()) {
+      try {
+        const t = a.effect && a.effect.getComputedTiming();
+        if (a.playState === "running" && t && t.endTime !== Infinity) a.finish();
+      } catch (e) {}  // an animation that cannot be finished is left running
+    }
+    if (!doc.getElementById("molmo-caret") && doc.documentElement) {
+      const style = doc.createElement("style");
+      style.id = "molmo-caret";
+      style.textContent = "* { caret-color: transparent !important; }";
+      (doc.head || doc.documentElement).appendChild(style);
+    }
+  };
+  ready(document);
+  for (const frame of document.querySelectorAll("iframe")) {
+    try { if (frame.contentDocument) ready(frame.contentDocument); } catch (e) {}  // cross-origin: not ours
+  }
+  const mutations = window.__molmoMutations;
+  if (mutations === undefined || window.__molmoSignedAt !== mutations) {
+    const html = document.documentElement ? document.documentElement.outerHTML : "";
+    let h = 0x811c9dc5;
+    for (let i = 0; i < html.length; i++) { h ^= html.charCodeAt(i); h = Math.imul(h, 0x01000193); }
+    window.__molmoSignature = (h >>> 0).toString(16) + ":" + html.length;
+    window.__molmoSignedAt = mutations;
+  }
+  return {title: document.title, signature: window.__molmoSignature, elements: withElements ? (%s)() : []};
 }
 """
 
@@ -112,8 +141,10 @@ ELEMENTS = r"""
 ELEMENTS = ELEMENTS % _NAMING
 OBSERVE = OBSERVE % ELEMENTS.strip()
 
-# Counts the new tabs a page asks for, so the agent knows to wait for one (they arrive late), and
-# notes when the page starts to unload, so a navigation is waited for even before its request is seen.
+# Counts the new tabs a page asks for, so the agent knows to wait for one (they arrive late), notes when
+# the page starts to unload, so a navigation is waited for even before its request is seen, and counts the
+# DOM's changes, so that OBSERVE hashes the document only when it changed (ours do not count: the caret's
+# style, the marks on secrets).
 WATCH_PAGE = r"""
 (() => {
   if (window.__molmoWatching) return;
@@ -126,18 +157,26 @@ WATCH_PAGE = r"""
     const link = e.target && e.target.closest ? e.target.closest("a[target]") : null;
     if (link && !e.defaultPrevented && !["_self", "_top", "_parent", ""].includes(link.target)) mark();
   });
+  window.__molmoMutations = 0;
+  const ours = m => m.type === "attributes" ? m.attributeName.startsWith("data-molmo")
+    : m.type === "childList" && [...m.addedNodes, ...m.removedNodes].every(n => n.id === "molmo-caret");
+  new MutationObserver(records => {
+    if (!records.every(ours)) window.__molmoMutations++;
+  }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
 })();
 """
 
 # Lets the tasks an input event queued run; says how many tabs the page asked to open meanwhile and
-# whether it is unloading. The screenshot that follows waits for a fresh frame anyway.
+# whether it is unloading, and reads the page facts (OBSERVE) for the screenshot that follows, all in one
+# round trip: between an action and its screenshot the loop waits on nothing else. The screenshot waits
+# for a fresh frame anyway.
 SETTLE = r"""
-() => new Promise(r => setTimeout(() => {
+(withElements) => new Promise(r => setTimeout(() => {
   const popups = window.__molmoPopups || 0;
   window.__molmoPopups = 0;
-  r({popups, leaving: !!window.__molmoLeaving});
+  r({popups, leaving: !!window.__molmoLeaving, facts: (%s)(withElements)});
 }, 0))
-"""
+""" % OBSERVE.strip()
 
 LEAVING = "() => !!window.__molmoLeaving"
 
@@ -162,29 +201,31 @@ _DEEP_HIT = r"""
   };
 """
 
-# The <select> a point refers to: the select itself, a label's control, or the select next to it.
-SELECT_AT = r"""
-([x, y]) => {""" + _DEEP_HIT + r"""
-  let el = deepHit(x, y);
-  for (let up = 0; el && up < 4; up++, el = el.parentElement) {
-    if (el.tagName === "SELECT") return el;
-    if (el.tagName === "LABEL" && el.control && el.control.tagName === "SELECT") return el.control;
-    const inside = el.querySelectorAll("select");
-    if (inside.length === 1) return inside[0];
+# Chooses an option of the <select> a point refers to (the select itself, a label's control, or the select
+# next to it), in one round trip: the option whose text best matches `wanted` (exact, then case-insensitive,
+# then its value, then a prefix, then a part) is selected and the list fires `input` and `change`, as a
+# person's choice does. Returns {chosen: value} or {missing: what is missing}.
+SELECT_OPTION = r"""
+([x, y, wanted]) => {""" + _DEEP_HIT + r"""
+  let select = null;
+  for (let el = deepHit(x, y), up = 0; el && up < 4 && !select; up++, el = el.parentElement) {
+    if (el.tagName === "SELECT") select = el;
+    else if (el.tagName === "LABEL" && el.control && el.control.tagName === "SELECT") select = el.control;
+    else if (el.querySelectorAll("select").length === 1) select = el.querySelector("select");
   }
-  return null;
-}
-"""
-
-# The value of the option whose text best matches `wanted` (exact, then case-insensitive, then prefix).
-OPTION_VALUE = r"""
-(select, wanted) => {
+  if (!select) return {missing: "select"};
+  if (select.disabled) return {missing: "enabled"};
   const norm = s => s.replace(/\s+/g, " ").trim().toLowerCase();
   const opts = Array.from(select.options), w = norm(wanted);
   const hit = opts.find(o => o.text.trim() === wanted.trim()) || opts.find(o => norm(o.text) === w) ||
     opts.find(o => norm(o.value) === w) || opts.find(o => norm(o.text).startsWith(w)) ||
     opts.find(o => norm(o.text).includes(w));
-  return hit ? hit.value : null;
+  if (!hit) return {missing: "option"};
+  if (!select.multiple) opts.forEach(o => { o.selected = false; });
+  hit.selected = true;
+  select.dispatchEvent(new Event("input", {bubbles: true, composed: true}));
+  select.dispatchEvent(new Event("change", {bubbles: true}));
+  return {chosen: hit.value};
 }
 """
 
@@ -212,6 +253,10 @@ FOCUSED_FIELD = r"""
 """
 
 FIELD_VALUE = "el => el.isContentEditable ? el.innerText : el.value"
+# What typing needs to know of the field first, in one round trip: its type attribute and whether it holds
+# anything (an empty field needs no clearing).
+FIELD_STATE = """el => ({type: (el.getAttribute("type") || "").toLowerCase(),
+                        filled: (el.isContentEditable ? el.innerText : el.value) !== ""})"""
 # Marks every element that shows a secret (as text or as a field's value) so screenshots mask it.
 MARK_SECRETS = r"""
 (values) => {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
@@ -146,6 +147,10 @@ class Browser:
         self._resumed_at: str | None = None
         self.mask_marked = False
         """mask what the page marked as secret even with no value known (a recording's password fields)"""
+        self._wants_elements = False  # what the last look asked for: the settle after an action reads the same
+        self._settled: tuple[Page, dict] | None = None  # the page facts the settle read, for the look that follows
+        self._seen_at: tuple[tuple, dict | None] | None = None  # `element_at`'s last answer, until the page moves on
+        self._capture: dict[Page, object] = {}  # a CDP session a page, for its screenshots (`_screenshot`)
 
     @classmethod
     def on_page(cls, page: Page, *, secrets: Secrets | None = None, allow_domains: list[str] = (),
@@ -218,6 +223,9 @@ class Browser:
             self.context.tracing.stop(path=str(path))
 
     def close(self) -> None:
+        for session in self._capture.values():
+            with contextlib.suppress(Exception):
+                session.detach()
         if self._given_page is not None or self._warm is not None:  # take back what was added
             with contextlib.suppress(Exception):
                 self.context.remove_listener("dialog", self._on_dialog)
@@ -362,6 +370,9 @@ class Browser:
             self._known_tabs = self.context.pages
         page = self.page
         self.check_url(page.url)
+        self._wants_elements, self._seen_at = elements, None
+        settled, self._settled = self._settled, None
+        facts = settled[1] if settled is not None and settled[0] is page and elements <= settled[1]["with_elements"] else None
         mask = None
         if self.secrets:
             self._evaluate(scripts.MARK_SECRETS, self.secrets.values())
@@ -370,9 +381,10 @@ class Browser:
                     frame.evaluate(scripts.MARK_SECRETS, self.secrets.values())
         if self.secrets or self.mask_marked:
             mask = [frame.locator("[data-molmo-secret]") for frame in page.frames]  # CSS pierces open shadow roots
-        png = page.screenshot(mask=mask, animations="disabled")
+        if facts is None:  # the facts script also readies the page for the screenshot: before it
+            facts = self._evaluate(scripts.OBSERVE, elements) or {"title": "", "signature": "", "elements": []}
+        png = self._screenshot(page, mask)
         width, height = Image.open(io.BytesIO(png)).size
-        facts = self._evaluate(scripts.OBSERVE, elements) or {"title": "", "signature": "", "elements": []}
         pages = self._known_tabs
         return Observation(
             screenshot=png, image_size=(width, height), viewport=self.config.viewport,
@@ -382,6 +394,27 @@ class Browser:
             dom_signature=facts["signature"],
             elements=[Element.model_validate(e) for e in facts["elements"]],
         )
+
+    def _screenshot(self, page: Page, mask: list | None) -> bytes:
+        """The viewport's pixels, as `page.screenshot()` gives them, PNG-encoded by Chromium's fast setting
+        (files about half again as large, encoded in a third of the time, the same pixels), straight over
+        CDP: Playwright's own call adds round trips for the caret and animations, which OBSERVE has seen to
+        on its way. A mask for secrets is Playwright's (it overlays the marked elements)."""
+        if mask is None and self._capture.get(page, True) is not None:
+            try:
+                if page not in self._capture:
+                    self._capture[page] = self.context.new_cdp_session(page)
+                options = {"format": "png", "optimizeForSpeed": True}
+                if self.config.scale != 1:  # another session's device scale is not this one's: give it
+                    view = self._capture[page].send("Page.getLayoutMetrics")["cssVisualViewport"]
+                    options["clip"] = {"x": view["pageX"], "y": view["pageY"], "width": view["clientWidth"],
+                                       "height": view["clientHeight"], "scale": self.config.scale}
+                return base64.b64decode(self._capture[page].send("Page.captureScreenshot", options)["data"])
+            except PlaywrightError:
+                if page.is_closed():
+                    raise
+                self._capture[page] = None  # not Chromium's CDP (or too old a one): Playwright's call from now on
+        return page.screenshot(mask=mask, animations="disabled")
 
     @staticmethod
     def _title(page: Page) -> str:
@@ -402,11 +435,15 @@ class Browser:
 
     def evaluate(self, script: str, arg=None):
         """Run a page script (for success checks). Errors become `BrowserError`."""
+        self._settled = self._seen_at = None  # the script may change the page: the next look reads it afresh
         return self._evaluate(script, arg)
 
     def element_at(self, x: float, y: float) -> dict | None:
         """What the page shows at a point (CSS px): {tag, role, name} of the element one would act on."""
-        return self._evaluate(scripts.ELEMENT_AT, [x, y])
+        # Asked twice a step at one point (a cached point's check, then the step's record): read once.
+        if self._seen_at is None or self._seen_at[0] != (self.page, x, y):
+            self._seen_at = ((self.page, x, y), self._evaluate(scripts.ELEMENT_AT, [x, y]))
+        return self._seen_at[1]
 
     def element_focused(self) -> dict | None:
         """{tag, role, name} of the element that has focus (in open shadow roots and same-origin frames), or
@@ -415,6 +452,7 @@ class Browser:
 
     # -- acting ---------------------------------------------------------------------------------
     def goto(self, url: str) -> None:
+        self._settled = self._seen_at = None
         resumed, self._resumed_at = self._resumed_at, None
         if resumed == url == self.page.url:  # a kept page already there: the task's setup restarts it
             return
@@ -432,6 +470,7 @@ class Browser:
         """
         navigations = self._navigations
         self._blocked.clear()
+        self._settled = self._seen_at = None
         try:
             if harness.executor == "molmoweb":
                 result = self._act_as_molmoweb(action, harness.guards)
@@ -595,28 +634,27 @@ class Browser:
             where = f"at ({action.x:.0f}, {action.y:.0f})" if action.x is not None else "focused"
             raise BrowserError(f"type: nothing editable {where}")
         text = self._fill(action.text)
-        kind = (field.get_attribute("type") or "").lower()
-        if kind in SPECIAL_INPUTS:
-            text = widget_value(kind, text)
+        state = field.evaluate(scripts.FIELD_STATE)
+        if state["type"] in SPECIAL_INPUTS:
+            text = widget_value(state["type"], text)
             field.fill(text)  # date/time widgets take no free typing; fill sets the value as the user would
         else:
-            if action.clear:
+            if action.clear and state["filled"]:
                 field.fill("")
             page.keyboard.type(text)
         return field.evaluate(scripts.FIELD_VALUE) == text
 
     def _select(self, x: float, y: float, option: str) -> None:
-        select = self.page.evaluate_handle(scripts.SELECT_AT, [x, y]).as_element()
-        if select is None:
-            raise BrowserError(f"select_option: no <select> at ({x:.0f}, {y:.0f})")
-        value = select.evaluate(scripts.OPTION_VALUE, option)
-        if value is None:
-            raise BrowserError(f"select_option: the list has no option {option!r}")
-        select.select_option(value=value)
+        chose = self._evaluate(scripts.SELECT_OPTION, [x, y, option]) or {"missing": "select"}
+        missing = {"select": f"no <select> at ({x:.0f}, {y:.0f})", "enabled": "the list is disabled",
+                   "option": f"the list has no option {option!r}"}.get(chose.get("missing"))
+        if missing:
+            raise BrowserError(f"select_option: {missing}")
 
     def _settle(self, navigations_before: int) -> None:
-        """Wait for what the action set off: a navigation, a new tab, the tasks it queued."""
-        settled = self._evaluate(scripts.SETTLE) or {"popups": 0, "leaving": False}
+        """Wait for what the action set off: a navigation, a new tab, the tasks it queued. The page facts read
+        on the way serve the look that follows."""
+        page, settled = self.page, self._evaluate(scripts.SETTLE, self._wants_elements) or {"popups": 0, "leaving": False}
         if settled["popups"] and len(self.context.pages) == len(self._known_tabs):
             try:
                 self.context.wait_for_event("page", timeout=5000)
@@ -629,7 +667,9 @@ class Browser:
                 self.page.wait_for_load_state("load")
             except PlaywrightError:
                 pass
-            self._evaluate(scripts.SETTLE)
+            page, settled = self.page, self._evaluate(scripts.SETTLE, self._wants_elements) or {}
+        if settled.get("facts"):
+            self._settled = (page, {**settled["facts"], "with_elements": self._wants_elements})
 
     def _wait_for_new_document(self, timeout_s: float = 5.0) -> None:
         """The page began to unload: wait until the next document is there (a download never comes)."""
