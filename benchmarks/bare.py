@@ -23,19 +23,29 @@ def plan(steps: int) -> str:
     return ", ".join(f'click "{TARGETS[i % len(TARGETS)]}"' for i in range(steps))
 
 
-def bare_loop(url: str, points: list[tuple[float, float]], *, screenshots: bool = True) -> tuple[float, list[float]]:
-    """Open `url` and click each point, with a screenshot before each click if asked. Returns the seconds from
-    the start of the page load to the last click, and each step's own seconds."""
+CAPTURES = {
+    "playwright": "page.screenshot()",
+    "cdp": "CDP Page.captureScreenshot, fast PNG (the agent's own call)",
+}
+
+
+def bare_loop(url: str, points: list[tuple[float, float]], *, screenshots: bool = True,
+              capture: str = "playwright") -> tuple[float, list[float]]:
+    """Open `url` and click each point, with a screenshot before each click if asked (`capture`: one of
+    CAPTURES). Returns the seconds from the start of the page load to the last click, and each step's own."""
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=find_chromium(None, None), args=LAUNCH_FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 720})
+        session = page.context.new_cdp_session(page)
+        shoot = {"playwright": page.screenshot,
+                 "cdp": lambda: session.send("Page.captureScreenshot", {"format": "png", "optimizeForSpeed": True})}[capture]
         start = time.perf_counter()
         page.goto(url)
         steps = []
         for x, y in points:
             step = time.perf_counter()
             if screenshots:
-                page.screenshot()
+                shoot()
             page.mouse.click(x, y)
             steps.append(time.perf_counter() - step)
         total = time.perf_counter() - start

@@ -52,8 +52,12 @@ def session(folder: Path, cache: Path, mode: str) -> tuple[float, dict]:
     steps, agent_s, _, hits, misses, healed, calls = found.groups()
     traces = [read_trace(t.parent) for t in (folder / "results").rglob("trace.jsonl")]
     ground = sum(s.timings.get("ground", 0.0) for t in traces for s in t.steps)
+    acting = [s for t in traces for s in t.steps if "act" in s.timings and s.action.name != "done"]
+    per_kind = {kind: statistics.mean(sum(s.timings.values()) for s in acting if s.action.name == kind)
+                for kind in sorted({s.action.name for s in acting})}
     return seconds, {"agent_s": float(agent_s), "ground_s": ground, "hits": int(hits), "misses": int(misses),
-                     "calls": int(calls)}
+                     "calls": int(calls), "step_s": statistics.mean(sum(s.timings.values()) for s in acting),
+                     "per_kind": per_kind}
 
 
 def main() -> None:
@@ -62,7 +66,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     figures: dict[str, list[float]] = {k: [] for k in ("cold", "warm", "cold_agent", "warm_agent", "cold_ground",
-                                                         "warm_ground")}
+                                                         "warm_ground", "cold_step", "warm_step")}
+    kinds: dict[str, list[float]] = {}  # a cached step's ms by its action
     with serve_site(DEMO_SITE) as base, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "suite"
         folder.mkdir()
@@ -77,6 +82,10 @@ def main() -> None:
                 figures[name].append(seconds)
                 figures[f"{name}_agent"].append(stats["agent_s"])
                 figures[f"{name}_ground"].append(stats["ground_s"])
+                figures[f"{name}_step"].append(stats["step_s"])
+                if mode == "ro":
+                    for kind, seconds_a_step in stats["per_kind"].items():
+                        kinds.setdefault(kind, []).append(seconds_a_step)
                 print(f"round {number + 1}, {'cache off' if mode == 'off' else 'from the cache'}: {seconds:.1f}s, "
                       f"{stats['calls']} pointer calls, {stats['hits']} cache hits")
 
@@ -90,6 +99,9 @@ def main() -> None:
     print(f"  whole pytest session: {show('@')}")
     print(f"  agent steps alone:    {show('@_agent')}")
     print(f"  grounding alone:      {show('@_ground')}")
+    print(f"  an acting step (decide, ground, act, look): {show('@_step')}")
+    print("  a cached step by action, median ms: " + ", ".join(f"{kind} {statistics.median(v) * 1000:.0f}"
+                                                           for kind, v in kinds.items()))
 
 
 if __name__ == "__main__":

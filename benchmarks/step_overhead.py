@@ -1,8 +1,10 @@
 """Median time per step: the agent loop (dom pointer, trace on disk) against a bare Playwright loop.
 
-Both take one screenshot and make one click per step on the same page, at the same points. The two run in
-interleaved rounds (agent, bare, bare, agent, ...) so that whatever else the machine does falls on both;
-the figure is the median of the per-round ratios, printed with their spread.
+Both take one screenshot and make one click per step on the same page, at the same points. The bare loop
+runs twice a round: with `page.screenshot()`, as a Playwright user writes it, and with the CDP call the
+agent makes (Chromium's fast PNG setting), the floor of the agent's own way. The loops run in interleaved
+rounds, each first in turn, so that whatever else the machine does falls on all; the figures are the
+medians of the per-round ratios, printed with their spread.
 
     .venv/bin/python benchmarks/step_overhead.py [--steps 60] [--rounds 6]
     .venv/bin/python benchmarks/step_overhead.py --profile     # where a step's time goes, phase by phase
@@ -21,7 +23,7 @@ from pathlib import Path
 from playwright.sync_api import Mouse
 from playwright.sync_api import Page as PlaywrightPage
 
-from bare import PAGE, PAGES, bare_loop, plan
+from bare import CAPTURES, PAGE, PAGES, bare_loop, plan
 from molmo_agent.browser import Browser, scripts
 from molmo_agent.pointers.dom import DomPointer
 from molmo_agent.run import PointerSettings, RunSettings, run_task
@@ -56,6 +58,7 @@ def timing_phases():
     """Time what the loop spends in each part, by wrapping the calls it makes: {phase: [(start, seconds)]}."""
     spent: dict[str, list[tuple[float, float]]] = defaultdict(list)
     wrapped = [(Browser, "_screenshot", lambda *a, **k: "screenshot (Chromium)"),
+               (Browser, "_quick", lambda self, script, *a, **k: SCRIPTS.get(script, "other page scripts")),
                (PlaywrightPage, "evaluate", lambda self, script, *a, **k: SCRIPTS.get(script, "other page scripts")),
                (Mouse, "click", lambda *a, **k: "click (Chromium)"),
                (TraceWriter, "write", lambda *a, **k: "trace record written (its fsync runs beside the loop)"),
@@ -111,28 +114,27 @@ def main() -> None:
             _, points = agent_loop(base + PAGE, args.steps, Path(out) / "points")
             profile(base + PAGE, args.steps, Path(out), points)
         return
-    agents, bares, ratios = [], [], []
+    loops = ["agent", *CAPTURES]  # the agent, and the bare loop with each way of taking a screenshot
+    timed: dict[str, list[float]] = {name: [] for name in loops}
     with serve_site(PAGES) as base, tempfile.TemporaryDirectory() as out:
         url = base + PAGE
         _, points = agent_loop(url, args.steps, Path(out) / "points")  # the points both loops click
         for number in range(args.rounds):
-            first_agent = number % 2 == 0
-            timed = {}
-            for which in (("agent", "bare") if first_agent else ("bare", "agent")):
-                if which == "agent":
-                    timed[which] = statistics.median(between(agent_loop(url, args.steps, Path(out) / str(number))[0]))
+            for name in loops[number % len(loops):] + loops[:number % len(loops)]:  # each goes first in turn
+                if name == "agent":
+                    steps = between(agent_loop(url, args.steps, Path(out) / str(number))[0])
                 else:
-                    timed[which] = statistics.median(bare_loop(url, points)[1])
-            agents.append(timed["agent"])
-            bares.append(timed["bare"])
-            ratios.append(timed["agent"] / timed["bare"])
+                    steps = bare_loop(url, points, capture=name)[1]
+                timed[name].append(statistics.median(steps))
+    ms = [f"{statistics.median(v) * 1000:.1f} ms/step [{min(v) * 1000:.1f} - {max(v) * 1000:.1f}]" for v in timed.values()]
     print(f"{args.steps} steps a loop, {args.rounds} interleaved rounds, median [min - max]:")
-    print(f"  agent loop (dom pointer): {statistics.median(agents) * 1000:.1f} ms/step "
-          f"[{min(agents) * 1000:.1f} - {max(agents) * 1000:.1f}]")
-    print(f"  bare Playwright loop:     {statistics.median(bares) * 1000:.1f} ms/step "
-          f"[{min(bares) * 1000:.1f} - {max(bares) * 1000:.1f}]")
-    print(f"  ratio (median of the rounds' ratios): {statistics.median(ratios):.2f}x "
-          f"[{min(ratios):.2f} - {max(ratios):.2f}]")
+    print(f"  agent loop (dom pointer, trace on disk):  {ms[0]}")
+    for (capture, how), figure in zip(CAPTURES.items(), ms[1:]):
+        print(f"  bare loop, {how}:".ljust(44) + f" {figure}")
+    for capture, how in CAPTURES.items():
+        ratios = [a / b for a, b in zip(timed["agent"], timed[capture])]
+        print(f"  ratio to the bare loop with {how}: {statistics.median(ratios):.2f}x "
+              f"[{min(ratios):.2f} - {max(ratios):.2f}]")
 
 
 if __name__ == "__main__":

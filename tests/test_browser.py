@@ -1,9 +1,15 @@
 """Real Chromium: where clicks land, tabs, dialogs, and where the agent may go."""
 
-import pytest
+import io
+import re
 
+import numpy as np
+import pytest
+from PIL import Image
+
+from molmo_agent import actions as A
 from molmo_agent.browser import Browser, BrowserConfig
-from molmo_agent.errors import NavigationBlockedError
+from molmo_agent.errors import BrowserError, NavigationBlockedError
 from molmo_agent.tasks import Task
 from molmo_agent.trace import read_trace
 
@@ -83,3 +89,53 @@ def test_file_urls_need_allow_file(tmp_path):
     with Browser(BrowserConfig(allow_file=True)) as browser:
         browser.goto(page.as_uri())
         assert browser.observe(elements=True).elements[0].name == "Local"
+
+
+# -- what a look shows ----------------------------------------------------------------------------
+def _at(browser: Browser, selector: str) -> dict:
+    """The centre of what `selector` names, as an action's x and y."""
+    box = browser.page.locator(selector).bounding_box()
+    return {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2}
+
+
+@pytest.mark.parametrize("scale", [1, 2])
+def test_a_look_after_an_action_shows_the_pixels_playwright_shows_with_transitions_at_their_end(pages_url, scale):
+    """The loop takes its screenshots over CDP, not with `page.screenshot()`: the pixels must be Playwright's
+    all the same (caret hidden, finite animations at their end), at every scale and with the page scrolled."""
+    with Browser(BrowserConfig(scale=scale)) as browser:
+        browser.goto(pages_url + "settling.html")
+        browser.execute(A.Scroll(direction="down", amount=300))
+        browser.execute(A.Click(**_at(browser, "#open")))
+        look = browser.observe()
+        assert browser.evaluate("() => getComputedStyle(document.getElementById('panel')).opacity") == "1"
+        ours = np.asarray(Image.open(io.BytesIO(look.screenshot)).convert("RGB"))
+        theirs = np.asarray(Image.open(io.BytesIO(browser.page.screenshot(animations="disabled"))).convert("RGB"))
+    assert ours.shape == (720 * scale, 1280 * scale, 3) and look.image_size == (1280 * scale, 720 * scale)
+    assert np.array_equal(ours, theirs), f"{(ours != theirs).any(axis=2).sum()} pixels differ from Playwright's"
+    panel = ours[(420 - 300 + 60) * scale, 190 * scale]
+    assert tuple(panel) == (0x22, 0xaa, 0x66), f"the panel shows {tuple(panel)}, not its final colour"
+
+
+def test_the_dom_signature_follows_the_content_not_the_number_of_changes(pages_url):
+    with Browser() as browser:
+        browser.goto(pages_url + "settling.html")
+        first = browser.observe().dom_signature
+        assert browser.observe().dom_signature == first  # nothing changed
+        browser.evaluate("() => document.getElementById('panel').setAttribute('title', 'x')")
+        changed = browser.observe().dom_signature
+        browser.evaluate("() => document.getElementById('panel').removeAttribute('title')")
+        assert changed != first and browser.observe().dom_signature == first
+
+
+def test_choosing_an_option_fires_the_events_a_person_would_and_names_what_went_wrong(pages_url):
+    with Browser() as browser:
+        browser.goto(pages_url + "settling.html")
+        browser.execute(A.SelectOption(**_at(browser, "#cabin"), option="business"))
+        assert browser.evaluate("() => [document.getElementById('cabin').value, window.heard]") == \
+            ["biz", ["input:biz", "change:biz"]]
+        for where, option, error in [("#cabin", "Premium", "select_option: the list has no option 'Premium'"),
+                                     ("#seat", "Window", "select_option: the list is disabled"),
+                                     ("#open", "Window", "select_option: no <select> at")]:
+            with pytest.raises(BrowserError, match=re.escape(error)):
+                browser.execute(A.SelectOption(**_at(browser, where), option=option))
+        assert browser.evaluate("() => document.getElementById('seat').value") == "Aisle"

@@ -150,7 +150,7 @@ class Browser:
         self._wants_elements = False  # what the last look asked for: the settle after an action reads the same
         self._settled: tuple[Page, dict] | None = None  # the page facts the settle read, for the look that follows
         self._seen_at: tuple[tuple, dict | None] | None = None  # `element_at`'s last answer, until the page moves on
-        self._capture: dict[Page, object] = {}  # a CDP session a page, for its screenshots (`_screenshot`)
+        self._sessions: dict[Page, object] = {}  # a CDP session a page (`_cdp`)
 
     @classmethod
     def on_page(cls, page: Page, *, secrets: Secrets | None = None, allow_domains: list[str] = (),
@@ -223,9 +223,10 @@ class Browser:
             self.context.tracing.stop(path=str(path))
 
     def close(self) -> None:
-        for session in self._capture.values():
+        for session in self._sessions.values():
             with contextlib.suppress(Exception):
-                session.detach()
+                if session is not None:
+                    session.detach()
         if self._given_page is not None or self._warm is not None:  # take back what was added
             with contextlib.suppress(Exception):
                 self.context.remove_listener("dialog", self._on_dialog)
@@ -395,25 +396,46 @@ class Browser:
             elements=[Element.model_validate(e) for e in facts["elements"]],
         )
 
+    def _cdp(self, page: Page):
+        """A CDP session to `page`, for the calls every step makes (they go straight to Chromium, a millisecond
+        or two less each than through Playwright), or None where none is to be had (not Chromium)."""
+        if page not in self._sessions:
+            try:
+                self._sessions[page] = self.context.new_cdp_session(page)
+            except PlaywrightError:
+                self._sessions[page] = None
+        return self._sessions[page]
+
+    def _quick(self, script: str, arg=None):
+        """`_evaluate` over CDP, for the small scripts every step runs (no side effect that running twice would
+        repeat): Playwright's call wherever CDP does not answer plainly (a navigation under way, an error),
+        whose errors and waits are the ones `_evaluate` handles."""
+        session = self._cdp(self.page)
+        if session is not None:
+            with contextlib.suppress(PlaywrightError):
+                answer = session.send("Runtime.evaluate", {"expression": f"({script})({json.dumps(arg)})",
+                                                           "returnByValue": True, "awaitPromise": True})
+                if "exceptionDetails" not in answer:
+                    return answer["result"].get("value")
+        return self._evaluate(script, arg)
+
     def _screenshot(self, page: Page, mask: list | None) -> bytes:
         """The viewport's pixels, as `page.screenshot()` gives them, PNG-encoded by Chromium's fast setting
         (files about half again as large, encoded in a third of the time, the same pixels), straight over
         CDP: Playwright's own call adds round trips for the caret and animations, which OBSERVE has seen to
         on its way. A mask for secrets is Playwright's (it overlays the marked elements)."""
-        if mask is None and self._capture.get(page, True) is not None:
+        session = self._cdp(page) if mask is None else None
+        if session is not None:
             try:
-                if page not in self._capture:
-                    self._capture[page] = self.context.new_cdp_session(page)
                 options = {"format": "png", "optimizeForSpeed": True}
                 if self.config.scale != 1:  # another session's device scale is not this one's: give it
-                    view = self._capture[page].send("Page.getLayoutMetrics")["cssVisualViewport"]
+                    view = session.send("Page.getLayoutMetrics")["cssVisualViewport"]
                     options["clip"] = {"x": view["pageX"], "y": view["pageY"], "width": view["clientWidth"],
                                        "height": view["clientHeight"], "scale": self.config.scale}
-                return base64.b64decode(self._capture[page].send("Page.captureScreenshot", options)["data"])
+                return base64.b64decode(session.send("Page.captureScreenshot", options)["data"])
             except PlaywrightError:
                 if page.is_closed():
                     raise
-                self._capture[page] = None  # not Chromium's CDP (or too old a one): Playwright's call from now on
         return page.screenshot(mask=mask, animations="disabled")
 
     @staticmethod
@@ -442,7 +464,7 @@ class Browser:
         """What the page shows at a point (CSS px): {tag, role, name} of the element one would act on."""
         # Asked twice a step at one point (a cached point's check, then the step's record): read once.
         if self._seen_at is None or self._seen_at[0] != (self.page, x, y):
-            self._seen_at = ((self.page, x, y), self._evaluate(scripts.ELEMENT_AT, [x, y]))
+            self._seen_at = ((self.page, x, y), self._quick(scripts.ELEMENT_AT, [x, y]))
         return self._seen_at[1]
 
     def element_focused(self) -> dict | None:
@@ -654,7 +676,7 @@ class Browser:
     def _settle(self, navigations_before: int) -> None:
         """Wait for what the action set off: a navigation, a new tab, the tasks it queued. The page facts read
         on the way serve the look that follows."""
-        page, settled = self.page, self._evaluate(scripts.SETTLE, self._wants_elements) or {"popups": 0, "leaving": False}
+        page, settled = self.page, self._quick(scripts.SETTLE, self._wants_elements) or {"popups": 0, "leaving": False}
         if settled["popups"] and len(self.context.pages) == len(self._known_tabs):
             try:
                 self.context.wait_for_event("page", timeout=5000)
@@ -667,7 +689,7 @@ class Browser:
                 self.page.wait_for_load_state("load")
             except PlaywrightError:
                 pass
-            page, settled = self.page, self._evaluate(scripts.SETTLE, self._wants_elements) or {}
+            page, settled = self.page, self._quick(scripts.SETTLE, self._wants_elements) or {}
         if settled.get("facts"):
             self._settled = (page, {**settled["facts"], "with_elements": self._wants_elements})
 

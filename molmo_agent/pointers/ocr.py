@@ -62,16 +62,21 @@ class OcrPointer:
     needs_elements = False
 
     def __init__(self) -> None:
-        from rapidocr_onnxruntime import RapidOCR  # loads ~15 MB of models; only when used
+        self._cache: tuple[str, Screen] | None = None
+
+    @functools.cached_property
+    def _engine(self):
+        """rapidocr's models (~15 MB), loaded at the first reading: a run whose every step comes from the
+        point cache never loads them."""
+        from rapidocr_onnxruntime import RapidOCR
 
         # The detector works at the scale it is given (by default it scales every image to 736 px on its short
         # side): `parse` chooses the scale, enlarging small regions and sparing large ones.
         # onnxruntime takes every core and spins on them unless told; OMP_NUM_THREADS, which it ignores itself,
         # is how a user (or an eval of several workers) shares a machine's cores out.
         threads = os.environ.get("OMP_NUM_THREADS", "")
-        self._engine = RapidOCR(det_limit_type="max", det_limit_side_len=4096,
-                                **({"intra_op_num_threads": int(threads)} if threads.isdigit() else {}))
-        self._cache: tuple[str, Screen] | None = None
+        return RapidOCR(det_limit_type="max", det_limit_side_len=4096,
+                        **({"intra_op_num_threads": int(threads)} if threads.isdigit() else {}))
 
     # -- reading --------------------------------------------------------------------------------
     def parse(self, screenshot: bytes, viewport: tuple[int, int]) -> Screen:
