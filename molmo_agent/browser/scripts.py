@@ -243,20 +243,27 @@ _DEEP_FOCUS = r"""
   };
 """
 
-FOCUSED_FIELD = r"""
+# The field typing goes into: the focused element, if it takes text. It is kept for the calls that follow
+# (TYPED_INTO, TYPED_VALUE), so that typing asks the page three short questions and holds no handle; the
+# answer is what typing needs to know first: the field's type attribute and whether it holds anything (an
+# empty field needs no clearing), or null when nothing editable has focus.
+TYPING_INTO = r"""
 () => {""" + _DEEP_FOCUS + r"""
   const el = deepFocus();
   const editable = el && (el.isContentEditable || el.tagName === "TEXTAREA" ||
     (el.tagName === "INPUT" && !["button","submit","reset","checkbox","radio","image","hidden","file"].includes(el.type)));
-  return editable ? el : null;
+  window.__molmoTypingInto = editable ? el : null;
+  return editable ? {type: (el.getAttribute("type") || "").toLowerCase(),
+                     filled: (el.isContentEditable ? el.innerText : el.value) !== ""} : null;
 }
 """
-
-FIELD_VALUE = "el => el.isContentEditable ? el.innerText : el.value"
-# What typing needs to know of the field first, in one round trip: its type attribute and whether it holds
-# anything (an empty field needs no clearing).
-FIELD_STATE = """el => ({type: (el.getAttribute("type") || "").toLowerCase(),
-                        filled: (el.isContentEditable ? el.innerText : el.value) !== ""})"""
+TYPED_INTO = "() => window.__molmoTypingInto"
+TYPED_VALUE = r"""
+() => {
+  const el = window.__molmoTypingInto;
+  return el ? (el.isContentEditable ? el.innerText : el.value) : null;
+}
+"""
 # Marks every element that shows a secret (as text or as a field's value) so screenshots mask it.
 MARK_SECRETS = r"""
 (values) => {

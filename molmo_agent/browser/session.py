@@ -651,20 +651,20 @@ class Browser:
         page = self.page
         if action.x is not None and action.y is not None:
             page.mouse.click(action.x, action.y)
-        field = page.evaluate_handle(scripts.FOCUSED_FIELD).as_element()
+        field = self._quick(scripts.TYPING_INTO)
         if field is None:
             where = f"at ({action.x:.0f}, {action.y:.0f})" if action.x is not None else "focused"
             raise BrowserError(f"type: nothing editable {where}")
         text = self._fill(action.text)
-        state = field.evaluate(scripts.FIELD_STATE)
-        if state["type"] in SPECIAL_INPUTS:
-            text = widget_value(state["type"], text)
-            field.fill(text)  # date/time widgets take no free typing; fill sets the value as the user would
-        else:
-            if action.clear and state["filled"]:
-                field.fill("")
+        special = field["type"] in SPECIAL_INPUTS
+        if special:
+            text = widget_value(field["type"], text)
+        if special or (action.clear and field["filled"]):
+            # Date and time widgets take no free typing: fill sets their value as the user would. Else it empties.
+            page.evaluate_handle(scripts.TYPED_INTO).as_element().fill(text if special else "")
+        if not special:
             page.keyboard.type(text)
-        return field.evaluate(scripts.FIELD_VALUE) == text
+        return self._quick(scripts.TYPED_VALUE) == text
 
     def _select(self, x: float, y: float, option: str) -> None:
         chose = self._evaluate(scripts.SELECT_OPTION, [x, y, option]) or {"missing": "select"}
