@@ -470,7 +470,7 @@ class Browser:
     def element_focused(self) -> dict | None:
         """{tag, role, name} of the element that has focus (in open shadow roots and same-origin frames), or
         None when nothing does."""
-        return self._evaluate(scripts.FOCUSED_ELEMENT)
+        return self._quick(scripts.FOCUSED_ELEMENT)
 
     # -- acting ---------------------------------------------------------------------------------
     def goto(self, url: str) -> None:
