@@ -407,14 +407,16 @@ class Browser:
         return self._sessions[page]
 
     def _quick(self, script: str, arg=None):
-        """`_evaluate` over CDP, for the small scripts every step runs (no side effect that running twice would
-        repeat): Playwright's call wherever CDP does not answer plainly (a navigation under way, an error),
-        whose errors and waits are the ones `_evaluate` handles."""
+        """`_evaluate` over CDP, for the small scripts every step runs: Playwright's call wherever CDP does not
+        answer plainly (a navigation under way, an error), whose errors and waits are the ones `_evaluate`
+        handles. Only for scripts that return at once and that may run twice: one that awaited could wait
+        forever on a document the browser froze as it left it (the back-forward cache), where Playwright's
+        call gives up when the frame navigates."""
         session = self._cdp(self.page)
         if session is not None:
             with contextlib.suppress(PlaywrightError):
                 answer = session.send("Runtime.evaluate", {"expression": f"({script})({json.dumps(arg)})",
-                                                           "returnByValue": True, "awaitPromise": True})
+                                                           "returnByValue": True})
                 if "exceptionDetails" not in answer:
                     return answer["result"].get("value")
         return self._evaluate(script, arg)
@@ -676,7 +678,7 @@ class Browser:
     def _settle(self, navigations_before: int) -> None:
         """Wait for what the action set off: a navigation, a new tab, the tasks it queued. The page facts read
         on the way serve the look that follows."""
-        page, settled = self.page, self._quick(scripts.SETTLE, self._wants_elements) or {"popups": 0, "leaving": False}
+        page, settled = self.page, self._evaluate(scripts.SETTLE, self._wants_elements) or {"popups": 0, "leaving": False}
         if settled["popups"] and len(self.context.pages) == len(self._known_tabs):
             try:
                 self.context.wait_for_event("page", timeout=5000)
@@ -689,7 +691,7 @@ class Browser:
                 self.page.wait_for_load_state("load")
             except PlaywrightError:
                 pass
-            page, settled = self.page, self._quick(scripts.SETTLE, self._wants_elements) or {}
+            page, settled = self.page, self._evaluate(scripts.SETTLE, self._wants_elements) or {}
         if settled.get("facts"):
             self._settled = (page, {**settled["facts"], "with_elements": self._wants_elements})
 
