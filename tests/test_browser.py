@@ -10,6 +10,7 @@ from PIL import Image
 from molmo_agent import actions as A
 from molmo_agent.browser import Browser, BrowserConfig
 from molmo_agent.errors import BrowserError, NavigationBlockedError
+from molmo_agent.redaction import Secrets
 from molmo_agent.tasks import Task
 from molmo_agent.trace import read_trace
 
@@ -125,6 +126,19 @@ def test_the_dom_signature_follows_the_content_not_the_number_of_changes(pages_u
         changed = browser.observe().dom_signature
         browser.evaluate("() => document.getElementById('panel').removeAttribute('title')")
         assert changed != first and browser.observe().dom_signature == first
+
+
+def test_a_document_with_no_root_element_yet_is_looked_at_not_waited_on(pages_url):
+    """Just after a navigation commits, a document can have no root element yet: the settle after an action
+    must still answer (its promise once stayed pending and hung a CI run for an hour), and the look shows
+    nothing to act on rather than failing."""
+    with Browser(secrets=Secrets({"PIN": "4321"})) as browser:  # the secrets' marks walk the page too
+        browser.goto(pages_url + "settling.html")
+        assert browser.observe(elements=True).elements
+        browser.evaluate("() => document.documentElement.remove()")
+        browser.execute(A.Wait(seconds=0))
+        look = browser.observe(elements=True)
+    assert look.elements == [] and look.title == ""
 
 
 def test_choosing_an_option_fires_the_events_a_person_would_and_names_what_went_wrong(pages_url):

@@ -133,7 +133,8 @@ ELEMENTS = r"""
       });
     }
   };
-  collect(document.body || document.documentElement, 0, 0, (x, y) => document.elementFromPoint(x, y));
+  const root = document.body || document.documentElement;  // none in a document that has only just begun
+  if (root) collect(root, 0, 0, (x, y) => document.elementFromPoint(x, y));
   return out;
 }
 """
@@ -169,12 +170,17 @@ WATCH_PAGE = r"""
 # Lets the tasks an input event queued run; says how many tabs the page asked to open meanwhile and
 # whether it is unloading, and reads the page facts (OBSERVE) for the screenshot that follows, all in one
 # round trip: between an action and its screenshot the loop waits on nothing else. The screenshot waits
-# for a fresh frame anyway.
+# for a fresh frame anyway. The promise is resolved whatever the facts script meets: an exception in a
+# timer's callback would leave it pending, and Playwright's evaluate waits on it for ever (a document that
+# has just committed, with no root element yet, once hung a whole CI run). Without facts, the look reads
+# them itself.
 SETTLE = r"""
 (withElements) => new Promise(r => setTimeout(() => {
   const popups = window.__molmoPopups || 0;
   window.__molmoPopups = 0;
-  r({popups, leaving: !!window.__molmoLeaving, facts: (%s)(withElements)});
+  let facts = null;
+  try { facts = (%s)(withElements); } catch (e) {}
+  r({popups, leaving: !!window.__molmoLeaving, facts});
 }, 0))
 """ % OBSERVE.strip()
 
@@ -279,7 +285,8 @@ MARK_SECRETS = r"""
       if (el.shadowRoot) mark(el.shadowRoot);
     }
   };
-  mark(document.body || document.documentElement);
+  const root = document.body || document.documentElement;
+  if (root) mark(root);
 }
 """
 
