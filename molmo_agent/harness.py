@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from . import actions as A
 from .protocols.molmoweb import ANSWER, EXIT
@@ -48,15 +48,20 @@ class Harness(BaseModel):
     """Our guards: typed values checked, failed actions, repeats and give-ups end the run, mouse buttons kept."""
     end_at_answer: bool = False
     """A message starting `[ANSWER]` ends the run (MolmoWeb's client); else only `[EXIT]` does (its `Episode`)."""
+    wait_scale: float = Field(1.0, ge=0)
+    """MolmoWeb's executor: its fixed waits after an action (and the two seconds it gives a new tab) times this.
+    1 is theirs, as their published numbers were measured; less runs faster on pages that settle at once."""
 
     @property
     def executor(self) -> Literal["ours", "molmoweb"]:
         """How actions are carried out and how long the page is given afterwards."""
         return self.name
 
-    def with_options(self, *, guards: bool | None = None, end_at_answer: bool | None = None) -> "Harness":
-        update = {k: v for k, v in (("guards", guards), ("end_at_answer", end_at_answer)) if v is not None}
-        return self.model_copy(update=update)
+    def with_options(self, *, guards: bool | None = None, end_at_answer: bool | None = None,
+                     wait_scale: float | None = None) -> "Harness":
+        update = {k: v for k, v in (("guards", guards), ("end_at_answer", end_at_answer), ("wait_scale", wait_scale))
+                  if v is not None}
+        return self.model_validate({**self.model_dump(), **update})
 
     # -- what ends a run ----------------------------------------------------------------------------
     def ending(self, step: "StepRecord", history: list["StepRecord"]) -> Ending | None:

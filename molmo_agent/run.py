@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .agent import Agent, RunResult
 from .browser import Browser, BrowserConfig, Chromium, WarmStart
@@ -74,6 +74,8 @@ class RunSettings(BaseModel):
     """Earlier steps a molmoweb policy shows the model (0: all of them, as MolmoWeb's agent reads 0)."""
     guards: bool = False
     """Our guards on top of MolmoWeb's harness for a molmoweb policy (`harness.Harness.guards`)."""
+    wait_scale: float = Field(1.0, ge=0)
+    """A molmoweb policy: MolmoWeb's fixed waits after each action times this (`harness.Harness.wait_scale`)."""
     end_at_answer: bool = False
     """A molmoweb policy's run ends at `[ANSWER]` as MolmoWeb's client does (`run`); else at `[EXIT]` as its
     benchmark episodes do (`eval`)."""
@@ -102,7 +104,8 @@ def make_policy(task: Task, settings: RunSettings) -> Policy:
         pointer = settings.pointer
         model = ModelSettings(model=pointer.model, endpoint=pointer.endpoint, api_key=pointer.api_key,
                               timeout_s=pointer.timeout_s, api=pointer.api)
-        harness = MOLMOWEB.with_options(guards=settings.guards, end_at_answer=settings.end_at_answer)
+        harness = MOLMOWEB.with_options(guards=settings.guards, end_at_answer=settings.end_at_answer,
+                                        wait_scale=settings.wait_scale)
         return MolmoWebPolicy(model.load(model_option="--model", endpoint_option="--endpoint"),
                               history=settings.history, sampling=settings.sampling, harness=harness)
     if settings.policy == "planner":

@@ -55,6 +55,7 @@ def test_failed_task_exits_1_with_the_reason(tmp_path, demo_url):
     (["run", 'click "x"', "--pointer", "telepathy"], "--pointer 'telepathy' is not one of"),
     (["run", 'click "x"', "--viewport", "wide"], "is not WIDTHxHEIGHT"),
     (["run", 'click "x"', "--secret", "nope"], "--secret expects NAME=value"),
+    (["run", 'click "x"', "--wait-scale", "0.1"], "--wait-scale is for --policy molmoweb"),
     (["run", 'click "x"', "--pointer", "http"], "--pointer http needs --endpoint"),
     (["run", "--task", "missing.yaml"], "cannot read task file missing.yaml"),
     (["run", 'click "x"', "--browser", "/no/such/chrome"], "--browser points to '/no/such/chrome'"),

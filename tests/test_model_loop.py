@@ -444,7 +444,8 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(request
     enough of itself to sample. Three earlier steps in the prompt (MolmoWeb's agent class default). With our
     guards (`--guards`): the recordings type the date as our step language does (the whole ISO date into the
     field), which MolmoWeb's own executor cannot do with keystrokes; this test is about the loop, not the
-    harness (tests/test_harness.py)."""
+    harness (tests/test_harness.py), so MolmoWeb's fixed waits run at a tenth (`--wait-scale 0.1`): the demo
+    settles at once."""
     from molmo_agent.harness import MOLMOWEB
     from molmo_agent.models.loading import MolmoModel
     from molmo_agent.models.sampling import Sampling
@@ -463,7 +464,7 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(request
     task = load_task(task_file)
     done = cli("run", "--task", task_file, "--policy", "molmoweb", "--model", str(trained.out), "--pointer", "dom",
                "--site-url", DEMO_ADDRESS, "--out", str(tmp_path / "runs"), "--temperature", "0", "--history", "3",
-               "--guards", timeout=600)
+               "--guards", "--wait-scale", "0.1", timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "success after 20 steps" in done.stdout, "14 steps, six of them typing: a click, then keyboard_type"
 
@@ -471,7 +472,7 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(request
     greedy = Sampling(temperature=0)
     model = Asked(MolmoModel(str(trained.out)))
     request.addfinalizer(model.close)
-    guarded = MOLMOWEB.with_options(guards=True)
+    guarded = MOLMOWEB.with_options(guards=True, wait_scale=0.1)
     for name, policy, fmt in (("web", MolmoWebPolicy(model, history=3, sampling=greedy, harness=guarded), "molmoweb"),
                               ("plans", PlannerPolicy(model, sampling=greedy), "planner")):
         model.prompts = []
@@ -492,6 +493,7 @@ def test_model_policies_decide_the_demo_after_training_on_exported_steps(request
         for api, endpoint in (("openai", f"{base}/v1"), ("molmoweb", base)):
             over_http = settings(tmp_path / f"web-{api}", site_url=DEMO_ADDRESS)
             over_http.policy, over_http.sampling, over_http.history, over_http.guards = "molmoweb", greedy, 3, True
+            over_http.wait_scale = 0.1
             over_http.pointer = PointerSettings(name="dom", endpoint=endpoint, model=trained.out.name, api=api)
             web[api] = run_task(task, over_http)
     assert planned.returncode == 0, planned.stdout + planned.stderr

@@ -229,7 +229,7 @@ def test_a_tiny_model_trained_on_a_recording_alone_books_the_demo(tmp_path, demo
     tiny = build_tiny_molmo2(tmp_path / "molmo2-tiny")
     model, _, _ = _train_until_reproduced(tiny, [tmp_path / "web"], tmp_path / "trained", 200)
     done = cli("run", "--task", str(task_file), "--policy", "molmoweb", "--model", str(model), "--site-url",
-               DEMO_ADDRESS, "--temperature", "0", "--history", "3", "--guards", "--secret", f"PIN={PIN}",
-               "--out", str(tmp_path / "runs"), timeout=600)
+               DEMO_ADDRESS, "--temperature", "0", "--history", "3", "--guards", "--wait-scale", "0.1",
+               "--secret", f"PIN={PIN}", "--out", str(tmp_path / "runs"), timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "success after 22 steps" in done.stdout, "15 steps, seven of them typing: a click, then keyboard_type"

@@ -497,8 +497,8 @@ class Browser:
         self._settled = self._seen_at = None
         try:
             if harness.executor == "molmoweb":
-                result = self._act_as_molmoweb(action, harness.guards)
-                self._settle_as_molmoweb()
+                result = self._act_as_molmoweb(action, harness)
+                self._settle_as_molmoweb(harness.wait_scale)
             else:
                 result = self._dispatch(action)
                 self._settle(navigations)
@@ -515,16 +515,17 @@ class Browser:
     MOLMOWEB_NEW_TAB_WAIT_S = 2.0
     MOLMOWEB_SETTLE_S = 0.5
 
-    def _act_as_molmoweb(self, action: A.Action, guards: bool) -> bool | None:
+    def _act_as_molmoweb(self, action: A.Action, harness: Harness) -> bool | None:
         """As their executor acts: clicks with the left button (ours keeps the model's button under guards),
         typing into whatever has focus with no check (ours checks under guards), the wheel where the mouse
         is, a straight drag, a tab focus out of range ignored, fixed waits."""
-        page, mouse = self.page, self.page.mouse
+        page, mouse, guards, scale = self.page, self.page.mouse, harness.guards, harness.wait_scale
         match action:
             case A.Click(x=x, y=y) | A.DoubleClick(x=x, y=y):
                 press = mouse.click if isinstance(action, A.Click) else mouse.dblclick
                 button = action.button if guards else "left"
-                self._opening_a_tab(lambda: (press(x, y, button=button), self._pause(self.MOLMOWEB_CLICK_WAIT_S)))
+                clicking = lambda: (press(x, y, button=button), self._pause(self.MOLMOWEB_CLICK_WAIT_S * scale))
+                self._opening_a_tab(clicking, scale)
             case A.Hover(x=x, y=y, duration=duration):
                 mouse.move(x, y)
                 self._pause(duration or 0)
@@ -538,7 +539,7 @@ class Browser:
             case A.Press(key=key):
                 page.keyboard.press(normalize_key(key))
                 if key.lower() == "enter":
-                    self._pause(self.MOLMOWEB_CLICK_WAIT_S)
+                    self._pause(self.MOLMOWEB_CLICK_WAIT_S * scale)
             case A.Goto(url=url):
                 url = self._fill(url, going_to=self.secrets.fill(url))
                 self.check_url(url)
@@ -546,7 +547,7 @@ class Browser:
             case A.Back():
                 page.go_back()
             case A.NewTab():
-                self._opening_a_tab(self.context.new_page)
+                self._opening_a_tab(self.context.new_page, scale)
             case A.SwitchTab(index=index):
                 pages = self.context.pages
                 if 0 <= index < len(pages):
@@ -556,10 +557,10 @@ class Browser:
                 return self._dispatch(action)
         return None
 
-    def _opening_a_tab(self, act: Callable[[], object]) -> None:
-        """Do `act`; a tab it opens within their two seconds becomes the active one."""
+    def _opening_a_tab(self, act: Callable[[], object], wait_scale: float) -> None:
+        """Do `act`; a tab it opens within their two seconds (times `wait_scale`) becomes the active one."""
         try:
-            with self.context.expect_page(timeout=self.MOLMOWEB_NEW_TAB_WAIT_S * 1000) as opened:
+            with self.context.expect_page(timeout=max(self.MOLMOWEB_NEW_TAB_WAIT_S * wait_scale * 1000, 1)) as opened:
                 act()
         except PlaywrightTimeoutError:
             return
@@ -570,17 +571,17 @@ class Browser:
         self.page = page
         self.events.append(f"switched to new tab: {page.url}")
 
-    def _settle_as_molmoweb(self) -> None:
+    def _settle_as_molmoweb(self, wait_scale: float) -> None:
         """Their wait after every action: half a second, every tab's and frame's DOMContentLoaded (3 s each at
-        most), the active tab's (5 s), half a second."""
-        self._pause(self.MOLMOWEB_SETTLE_S)
+        most), the active tab's (5 s), half a second; the half seconds times `wait_scale`."""
+        self._pause(self.MOLMOWEB_SETTLE_S * wait_scale)
         for page in self.context.pages:
             for frame in [page, *page.frames]:
                 with contextlib.suppress(PlaywrightError):
                     frame.wait_for_load_state("domcontentloaded", timeout=3000)
         with contextlib.suppress(PlaywrightError):
             self.page.wait_for_load_state("domcontentloaded", timeout=5000)
-        self._pause(self.MOLMOWEB_SETTLE_S)
+        self._pause(self.MOLMOWEB_SETTLE_S * wait_scale)
         self._known_tabs = self.context.pages
 
     def _dispatch(self, action: A.Action) -> bool | None:

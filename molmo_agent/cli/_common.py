@@ -96,7 +96,7 @@ def make_settings(pointer, endpoint, model, api_key, timeout, out_dir, max_steps
 def choose_policy(settings: RunSettings, policy: str, planner: str | None, planner_model: str | None,
                   planner_api_key: str | None, *, api: str = "openai", history: int = 10,
                   temperature: float = 0.7, top_p: float = 0.8, max_new_tokens: int = 1024,
-                  guards: bool = False) -> None:
+                  guards: bool = False, wait_scale: float = 1.0) -> None:
     if policy not in POLICIES:
         raise ConfigError(f"--policy {policy!r} is not one of {', '.join(POLICIES)}")
     if policy != "planner" and (planner or planner_model):
@@ -107,11 +107,13 @@ def choose_policy(settings: RunSettings, policy: str, planner: str | None, plann
         raise ConfigError(f"--api {api} is for a model behind --endpoint URL")
     if guards and policy != "molmoweb":
         raise ConfigError("--guards is for --policy molmoweb (the other policies always run with them)")
+    if wait_scale != 1 and policy != "molmoweb":
+        raise ConfigError("--wait-scale is for --policy molmoweb (the other policies wait on the page, not the clock)")
     if policy == "molmoweb" and api == "molmoweb" and temperature == 0:
         raise ConfigError("--temperature 0: MolmoWeb's server refuses it (transformers samples only at a positive "
                           "temperature); give a small one such as 0.01, or serve the checkpoint with "
                           "`molmo-agent serve` and use --api openai")
-    settings.policy, settings.guards = policy, guards
+    settings.policy, settings.guards, settings.wait_scale = policy, guards, wait_scale
     settings.pointer.api = api
     settings.planner = ModelSettings(model=planner_model, endpoint=planner, api_key=planner_api_key,
                                      timeout_s=settings.pointer.timeout_s)
@@ -139,6 +141,9 @@ HISTORY = typer.Option(10, "--history", min=0, help="earlier steps the molmoweb 
 GUARDS = typer.Option(False, "--guards", help="molmoweb policy: add our guards to MolmoWeb's harness (typed values "
                       "checked, a failed action, 3 repeats or 3 infeasible answers in a row end the run, right "
                       "clicks kept); see the README's harness table")
+WAIT_SCALE = typer.Option(1.0, "--wait-scale", min=0, help="molmoweb policy: MolmoWeb's fixed waits after each "
+                          "action times this (1: theirs, as their published numbers were measured; 0.1 for quick "
+                          "runs on pages that settle at once)")
 TEMPERATURE = typer.Option(0.7, "--temperature", min=0, max=2, help="sampling of model policies (0 = greedy)")
 TOP_P = typer.Option(0.8, "--top-p", min=0.01, max=1, help="nucleus sampling of model policies")
 MAX_NEW_TOKENS = typer.Option(1024, "--max-new-tokens", min=1, max=4096, help="longest answer of a model policy")

@@ -12,7 +12,7 @@ from ..run import make_policy
 from ..tasks import Task
 from ._common import (
     API, API_KEY, BROWSER, ENDPOINT, GUARDS, HEADED, HISTORY, MAX_NEW_TOKENS, MODEL, PLANNER, PLANNER_KEY,
-    PLANNER_MODEL, POINTER, POLICY, SCALE, TEMPERATURE, TIMEOUT, TOP_P, VIEWPORT, app, choose_policy, fail,
+    PLANNER_MODEL, POINTER, POLICY, SCALE, TEMPERATURE, TIMEOUT, TOP_P, VIEWPORT, WAIT_SCALE, app, choose_policy, fail,
     make_settings, out,
 )
 from .judging import (
@@ -63,8 +63,8 @@ def eval_(
     api_key: Optional[str] = API_KEY, timeout: float = TIMEOUT, viewport: str = VIEWPORT, scale: float = SCALE,
     headed: bool = HEADED, browser: Optional[str] = BROWSER, policy: str = POLICY, planner: Optional[str] = PLANNER,
     planner_model: Optional[str] = PLANNER_MODEL, planner_api_key: Optional[str] = PLANNER_KEY,
-    api: str = API, history: int = HISTORY, guards: bool = GUARDS, temperature: float = TEMPERATURE,
-    top_p: float = TOP_P, max_new_tokens: int = MAX_NEW_TOKENS,
+    api: str = API, history: int = HISTORY, guards: bool = GUARDS, wait_scale: float = WAIT_SCALE,
+    temperature: float = TEMPERATURE, top_p: float = TOP_P, max_new_tokens: int = MAX_NEW_TOKENS,
 ) -> None:
     """Run a suite of tasks (or MiniWoB++) in parallel and write results, a summary and a report."""
     import threading
@@ -113,7 +113,8 @@ def eval_(
             raise ConfigError("--ray-address is for --executor ray")
         out_dir = out_dir or Path("traces") / f"eval-{name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
         choose_policy(settings, policy, planner, planner_model, planner_api_key, api=api, history=history,
-                      temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, guards=guards)
+                      temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, guards=guards,
+                      wait_scale=wait_scale)
         if pointer in ("http", "molmo"):
             settings.pointer.build()  # bad pointer and model options fail before any episode starts
         if policy != "steps":

@@ -14,7 +14,7 @@ from ..sites import DEMO_SITE, serve_site
 from ._common import (
     ALLOW, ALLOW_FILE, API, API_KEY, BROWSER, DEMO_TASK, ENDPOINT, FAMILY, GUARDS, HEADED, HISTORY,
     MAX_NEW_TOKENS, MAX_STEPS, MODEL, OUT, PLANNER, PLANNER_KEY, PLANNER_MODEL, POINTER, POLICY, PW_TRACE, SCALE, SECRET,
-    TEMPERATURE, TIMEOUT, TOP_P, VIEWPORT, app, choose_policy, execute, fail, make_settings, out,
+    TEMPERATURE, TIMEOUT, TOP_P, VIEWPORT, WAIT_SCALE, app, choose_policy, execute, fail, make_settings, out,
     print_end, recording_to, step_line,
 )
 
@@ -31,8 +31,8 @@ def run(
     headed: bool = HEADED, browser: Optional[str] = BROWSER, playwright_trace: bool = PW_TRACE,
     family: Optional[str] = FAMILY, policy: str = POLICY, planner: Optional[str] = PLANNER,
     planner_model: Optional[str] = PLANNER_MODEL, planner_api_key: Optional[str] = PLANNER_KEY,
-    api: str = API, history: int = HISTORY, guards: bool = GUARDS, temperature: float = TEMPERATURE,
-    top_p: float = TOP_P, max_new_tokens: int = MAX_NEW_TOKENS,
+    api: str = API, history: int = HISTORY, guards: bool = GUARDS, wait_scale: float = WAIT_SCALE,
+    temperature: float = TEMPERATURE, top_p: float = TOP_P, max_new_tokens: int = MAX_NEW_TOKENS,
     site_url: Optional[str] = typer.Option(None, "--site-url", help="show a task's own site at this URL "
                                            "(http://demo.test/), answered from loopback: every run and "
                                            "recording then sees the same addresses, not a new port"),
@@ -42,7 +42,8 @@ def run(
         settings = make_settings(pointer, endpoint, model, api_key, timeout, out_dir, max_steps, viewport,
                              scale, secret, allow_domain, allow_file, headed, browser, playwright_trace, family)
         choose_policy(settings, policy, planner, planner_model, planner_api_key, api=api, history=history,
-                      temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, guards=guards)
+                      temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, guards=guards,
+                      wait_scale=wait_scale)
         settings.site_url = site_url
         settings.end_at_answer = True  # a run ends at the answer, as MolmoWeb's client does; eval's at [EXIT]
         if task is not None:
