@@ -259,7 +259,8 @@ class Agent:
         return TraceHeader(
             run_id=self.writer.dir.name, created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             goal=goal, start_url=start_url, policy=self.policy.name,
-            policy_model=model.describe() if model is not None else None, pointer=describe(self.pointer),
+            policy_model=model.describe() if model is not None else None, harness=self.harness.model_dump(),
+            pointer=describe(self.pointer),
             viewport=config.viewport, scale=config.scale, max_steps=self.rules.max_steps,
             versions={"molmo_agent": __version__, "playwright": version("playwright"),
                       "browser": self.browser.version},

@@ -207,6 +207,8 @@ def test_a_molmoweb_server_books_the_demo_end_to_end(tmp_path, ocr_pointer, api)
     trace = read_trace(run_dir)
     assert trace.end.status == "success" and trace.end.answer == "Booked MA 417 for Ada Lovelace"
     assert trace.header.policy_model["api"] == api
+    assert trace.header.harness == {"name": "molmoweb", "guards": False, "end_at_answer": True,
+                                    "wait_scale": 0.1 if quick else 1.0}, "a sped-up run says so"
     assert trace.steps[-1].intent.text.startswith("[ANSWER]"), "a run ends at [ANSWER], as their client's does"
 
     seen = model.seen[1:]  # the first answer was the scripted fault

@@ -33,6 +33,8 @@ class TraceHeader(_Record):
     start_url: str | None
     policy: str
     policy_model: dict | None = Field(None, description="the model a planner or molmoweb policy asks")
+    harness: dict | None = Field(None, description="how the run was carried out and what ended it (the policy's "
+                                 "profile: name, guards, end_at_answer, wait_scale)")
     pointer: dict
     viewport: tuple[int, int]
     scale: float
