@@ -82,7 +82,9 @@ def load_suite(path: str | Path, *, only: list[str] | None = None, episodes: int
     """Episodes from a task file or a folder of them (searched recursively). A file that does not load
     becomes an episode that fails with its reason, so the rest still run."""
     path = Path(path)
-    files = [path] if path.is_file() else sorted(path.rglob("*.yaml")) if path.is_dir() else []
+    # A site's installed packages (node_modules) hold files of their own, never tasks.
+    files = [path] if path.is_file() else sorted(f for f in path.rglob("*.yaml") if "node_modules" not in f.parts) \
+        if path.is_dir() else []
     if not files:
         raise ConfigError(f"{path} holds no task files (*.yaml); pass a task file, a folder, or 'miniwob'")
     found = []

@@ -1,7 +1,8 @@
 """Which control a label names, and which control a role phrase means, from positions alone.
 
 A field's label sits left of it on its row, above it, or inside it (a placeholder); the nearest field in
-one of those places wins, unless another label stands between them (that field is the other label's).
+one of those places wins, unless another label stands between them (that field is the other label's). A
+field in an input group is measured by the group's box: its label stands over or before the add-on.
 """
 
 from __future__ import annotations
@@ -20,20 +21,21 @@ def field_for(label: Box, controls: list[Control], lines: list[TextLine]) -> Con
     cx, cy = (lx0 + lx1) / 2, (ly0 + ly1) / 2
     fields = [c for c in controls if c.kind in ("field", "area")]
     for field in fields:
-        if contains(field.box, cx, cy):
-            return field  # a placeholder, or the text already typed in
+        if contains(field.extent, cx, cy):
+            return field  # a placeholder, the text already typed in, or an add-on's text ("Qty", "$")
     others = [t.box for t in lines if t.inside is None and t.box != label and not _overlaps(t.box, label)]
     scored = []
     for field in fields:
-        fx0, fy0, fx1, fy1 = field.box
+        fx0, fy0, fx1, fy1 = field.extent
         if fx0 >= lx1 - 4 and fy0 - 6 <= cy <= fy1 + 6 and fx0 - lx1 <= RIGHT_MAX:
             between = any(t[0] >= lx1 - 2 and t[2] <= fx0 + 2 and t[1] <= cy <= t[3] for t in others)
             if not between:
                 scored.append((fx0 - lx1, field))
-        elif fy0 >= ly1 - 4 and fy0 - ly1 <= BELOW_MAX and fx0 - 30 <= lx0 < fx1:  # the label starts over it
+        elif fy0 >= cy and fy0 - ly1 <= BELOW_MAX and fx0 - 30 <= lx0 < fx1:  # the label starts over it
+            # (its text's box may reach into the field's top border: OCR's boxes are generous)
             between = any(t[1] >= ly1 - 2 and t[3] <= fy0 + 2 and t[0] < fx1 and t[2] > fx0 for t in others)
             if not between:
-                scored.append(((fy0 - ly1) * 1.5 + 10 + 0.2 * abs(fx0 - lx0), field))
+                scored.append((max(fy0 - ly1, 0) * 1.5 + 10 + 0.2 * abs(fx0 - lx0), field))
     return min(scored, key=lambda s: s[0])[1] if scored else None
 
 

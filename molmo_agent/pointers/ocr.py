@@ -13,9 +13,11 @@ import hashlib
 import io
 import os
 import statistics
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from difflib import SequenceMatcher
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -33,6 +35,8 @@ EDGE = 24  # grey-level step that counts as a border (the fallback field finder)
 READ_SCALE = 2.0  # image pixels per CSS pixel the text is read at, where the region is small enough
 READ_BUDGET = 1.5e6  # image pixels the text detector is given at most on a first reading
 SMALL_TEXT = 15  # CSS px: a region read smaller than READ_SCALE is read again if its median line is lower
+CLOSE_READ = 4.0  # image pixels per CSS pixel for a short word that reads close to a target but not as it
+SHORT = 12  # characters: a target this short is worth a closer reading of the words that nearly match it
 
 
 @dataclass
@@ -43,6 +47,7 @@ class Screen:
     controls: list[Control]
     lines: list[TextLine]
     grey: np.ndarray
+    reread: Callable[[Box, float], str] | None = None  # reads one box's text again at a given scale
 
 
 @dataclass
@@ -63,6 +68,7 @@ class OcrPointer:
 
     def __init__(self) -> None:
         self._cache: tuple[str, Screen] | None = None
+        self._read: tuple[np.ndarray, list[TextLine]] | None = None  # the last screenshot read (grey) and its text
 
     @functools.cached_property
     def _engine(self):
@@ -91,18 +97,34 @@ class OcrPointer:
         # Only the part that shows anything is read, at READ_SCALE image pixels per CSS pixel (the device's
         # pixels on a HiDPI screenshot) where that stays within READ_BUDGET: short words and small text are
         # found at that size. A larger region is read smaller, and again enlarged if its text is small.
-        region = content_box(pixels)
-        area = (region[2] - region[0]) * (region[3] - region[1])
-        scale = min(READ_SCALE, max(1.0, (READ_BUDGET / max(area, 1.0)) ** 0.5))
-        lines = self._read_region(device, css.size, region, scale)
-        if scale < READ_SCALE and (not lines or statistics.median(t.box[3] - t.box[1] for t in lines) < SMALL_TEXT):
-            lines = self._read_region(device, css.size, region, READ_SCALE) or lines
-        controls = refine(controls, lines)
+        grey = np.asarray(css.convert("L"), dtype=np.int16)
+        lines = self._read_changes(device, css.size, grey)
+        if lines is None:
+            region = content_box(pixels)
+            area = (region[2] - region[0]) * (region[3] - region[1])
+            scale = min(READ_SCALE, max(1.0, (READ_BUDGET / max(area, 1.0)) ** 0.5))
+            lines = self._read_region(device, css.size, region, scale)
+            if scale < READ_SCALE and (not lines or statistics.median(t.box[3] - t.box[1] for t in lines) < SMALL_TEXT):
+                lines = self._read_region(device, css.size, region, READ_SCALE) or lines
+        self._read = (grey, lines)
+        controls = refine(controls, lines, grey)
         reread = functools.partial(self._reread, device, css.size)
-        screen = Screen(css.size, controls, split_at_controls(lines, controls, reread),
-                        np.asarray(css.convert("L"), dtype=np.int16))
+        screen = Screen(css.size, controls, split_at_controls(lines, controls, reread), grey, reread)
         self._cache = (key, screen)
         return screen
+
+    def _read_changes(self, device: Image.Image, size: tuple[int, int], grey: np.ndarray) -> list[TextLine] | None:
+        """The text lines of a screenshot that differs from the last one read in a few places (text typed, a
+        box ticked, a focus ring): the last reading where nothing changed, a new one of each changed place.
+        None when the page moved or changed too much: then all of it is read again."""
+        if self._read is None or self._read[0].shape != grey.shape:
+            return None
+        before, lines = self._read
+        changed = changed_places(before, grey, lines)
+        if changed is None:
+            return None
+        kept = [t for t in lines if not any(_overlaps(t.box, box) for box in changed)]
+        return kept + [line for box in changed for line in self._read_region(device, size, box, READ_SCALE)]
 
     def _region_pixels(self, device: Image.Image, size: tuple[int, int], region: Box, per_css: float):
         """`region` (CSS px) cut from the device image, at `per_css` image pixels per CSS pixel."""
@@ -124,9 +146,9 @@ class OcrPointer:
                                    region[0] + max(xs) / scale, region[1] + max(ys) / scale), text, float(confidence)))
         return lines
 
-    def _reread(self, device: Image.Image, size: tuple[int, int], box: Box) -> str:
+    def _reread(self, device: Image.Image, size: tuple[int, int], box: Box, per_css: float = READ_SCALE) -> str:
         """The text in one piece of a line, recognised alone (no detection: the piece is the line)."""
-        pixels, _ = self._region_pixels(device, size, box, READ_SCALE)
+        pixels, _ = self._region_pixels(device, size, box, per_css)
         found, _ = self._engine(pixels, use_det=False, use_cls=False)
         return found[0][0] if found else ""
 
@@ -151,6 +173,8 @@ class OcrPointer:
                 score += 0.1  # text that leads to a field is a label; the same word in a sentence is not
             if best is None or score > best[0]:
                 best = (score, line, start, end)
+        if best is None or best[0] < 0.9:
+            best = self._read_closer(target, screen, best)
         if best is None:
             raise PointerError(self._not_found(target, screen))
         score, line, start, end = best
@@ -161,13 +185,30 @@ class OcrPointer:
             if control is not None:
                 how = "text in the field" if line.inside is control else "field by layout"
                 return Grounding(control.center, how, line.text, score, label, control)
-            box = field_next_to(screen.grey, label)
+            box = field_next_to(screen.grey, label, screen.controls)
             if box is not None:
                 return Grounding(((box[0] + box[2]) / 2, (box[1] + box[3]) / 2), "field beside label", line.text,
                                  score, label, Control("field", tuple(float(v) for v in box)))
         elif line.inside is not None and line.inside.kind == "button":
             return Grounding(line.inside.center, "button", line.text, score, label, line.inside)
         return Grounding(text_point, "text", line.text, score, label)
+
+    @staticmethod
+    def _read_closer(target: str, screen: Screen, best):
+        """Short words that read nearly as a short target, read again enlarged: small uppercase labels
+        come out wrong at one image pixel per CSS pixel ("CVV" as "cvw") and right at four."""
+        want = normalize(target).replace(" ", "")
+        if screen.reread is None or not want or len(want) > SHORT:
+            return best
+        near = [line for line in screen.lines if len(line.text) <= SHORT + 4
+                and SequenceMatcher(None, want, normalize(line.text).replace(" ", "")).ratio() >= 0.4]
+        for line in sorted(near, key=lambda t: -SequenceMatcher(None, want, normalize(t.text)).ratio())[:4]:
+            x0, y0, x1, y1 = line.box
+            text = screen.reread((x0 - 2, y0 - 2, x1 + 2, y1 + 2), CLOSE_READ).strip()
+            score, start, end = match_score(target, text)
+            if score >= MIN_SCORE and (best is None or score > best[0]):
+                best = (score, replace(line, text=text), start, end)
+        return best
 
     def locate(self, target: str, observation: Observation, *, field: bool = False) -> PointerAnswer:
         screen = self.parse(observation.screenshot, tuple(observation.viewport))
@@ -183,6 +224,53 @@ class OcrPointer:
         close = sorted(screen.lines, key=lambda t: -SequenceMatcher(None, want, normalize(t.text)).ratio())[:4]
         seen = ", ".join(repr(t.text) for t in close) or "no text at all"
         return f"{target!r} not found on screen (closest text: {seen}; controls seen: {kind_counts(screen.controls)})"
+
+
+CHANGED = 12  # grey levels: a pixel that moved less is the same pixel (antialiasing, a shadow's dithering)
+CHANGE_PAD = 8  # px around a changed place, so the words in it are read whole
+MOST_CHANGED = 0.35  # share of the screen: past it (a scroll, a new page) reading it all is as quick
+
+
+def changed_places(before: np.ndarray, after: np.ndarray, lines: list[TextLine]) -> list[Box] | None:
+    """The boxes where `after` differs from `before` (grey, CSS px), each grown to take in whole any line of
+    text it touches; [] when nothing changed, None when too much did."""
+    diff = (np.abs(after - before) > CHANGED).astype(np.uint8)
+    if not diff.any():
+        return []
+    h, w = diff.shape
+    count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(diff, np.ones((CHANGE_PAD, CHANGE_PAD), np.uint8)))
+    boxes = [(float(x - CHANGE_PAD), float(y - CHANGE_PAD), float(x + bw + CHANGE_PAD), float(y + bh + CHANGE_PAD))
+             for x, y, bw, bh, _ in stats[1:count]]
+    while True:  # grow over the lines they touch and merge those that meet, until nothing more joins
+        grown = []
+        for box in boxes:
+            for line in lines:
+                if _overlaps(box, line.box):
+                    box = _union(box, _pad(line.box, 4))
+            merged = next((i for i, other in enumerate(grown) if _overlaps(box, other)), None)
+            if merged is None:
+                grown.append(box)
+            else:
+                grown[merged] = _union(grown[merged], box)
+        if len(grown) == len(boxes):
+            break
+        boxes = grown
+    boxes = [(max(b[0], 0.0), max(b[1], 0.0), min(b[2], float(w)), min(b[3], float(h))) for b in grown]
+    if sum((b[2] - b[0]) * (b[3] - b[1]) for b in boxes) > MOST_CHANGED * w * h:
+        return None
+    return boxes
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
+
+
+def _union(a: Box, b: Box) -> Box:
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def _pad(box: Box, by: float) -> Box:
+    return box[0] - by, box[1] - by, box[2] + by, box[3] + by
 
 
 def _span(box: Box, start: float, end: float) -> Box:
@@ -253,15 +341,30 @@ def _box_between(grey: np.ndarray, x_lo: int, x_hi: int, y_lo: int, y_hi: int, m
     return None
 
 
-def field_next_to(grey: np.ndarray, label: tuple[float, float, float, float]):
+def field_next_to(grey: np.ndarray, label: Box, controls: list[Control] = ()):
     """A box just below or right of a label, from long horizontal edges alone: for what `find_controls` does
-    not see as a closed outline (a <select> with its arrow, a field drawn with a bottom line only)."""
+    not see as a closed outline (a <select> with its arrow, a field drawn with a bottom line only). Edges
+    that belong to a control already seen are not evidence: the gap between two fields is not a field."""
     x0, y0, x1, y1 = (int(v) for v in label)
-    below = _box_between(grey, x0 - 12, x0 + 420, y1 + 1, y1 + 90, min_len=60)
+    below = _own(_box_between(grey, x0 - 12, x0 + 420, y1 + 1, y1 + 90, min_len=60), controls)
     cy = (y0 + y1) // 2
-    right = _box_between(grey, x1 + 2, x1 + 460, cy - 45, cy + 45, min_len=60)
+    right = _own(_box_between(grey, x1 + 2, x1 + 460, cy - 45, cy + 45, min_len=60), controls)
     if right is not None and not right[1] <= cy <= right[3]:
         right = None
     if below and right:
         return below if below[1] - y1 <= right[0] - x1 else right
     return below or right
+
+
+def _own(box, controls: list[Control]):
+    """`box`, unless one of its edges is a seen control's border or it lies over a seen control."""
+    if box is None:
+        return None
+    for control in controls:
+        cx0, cy0, cx1, cy1 = control.extent
+        if min(box[2], cx1) - max(box[0], cx0) <= 0:
+            continue
+        if abs(box[1] - cy1) <= 4 or abs(box[3] - cy0) <= 4 or abs(box[1] - cy0) <= 4 \
+                or (min(box[3], cy1) - max(box[1], cy0)) > 0.5 * (box[3] - box[1]):
+            return None
+    return box

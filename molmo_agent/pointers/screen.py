@@ -3,7 +3,10 @@
 Borders are found at any thickness and contrast as the morphological gradient (the largest step within
 a pixel's 3x3 neighbourhood), closed outlines become rectangles, and each rectangle is read by its size,
 shape and what is inside it: a text field, a text area, a button (a filled box), a checkbox (a small
-square) or a radio button (a small circle). Coordinates are the image's pixels.
+square) or a radio button (a small circle). Boxes drawn edge to edge on one row are an input group (a field
+with add-ons: "@", "$", a URL prefix, a unit, a button): the member filled like the page around it is the
+field, a member filled otherwise that reads as a field is an add-on, and the field carries the group's box.
+Coordinates are the image's pixels.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-Kind = Literal["field", "area", "button", "checkbox", "radio"]
+Kind = Literal["field", "area", "button", "checkbox", "radio", "addon"]
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
 GRADIENT = 16  # the smallest step between neighbouring pixels that counts as a border (0-255)
@@ -25,10 +28,15 @@ GRADIENT = 16  # the smallest step between neighbouring pixels that counts as a 
 class Control:
     kind: Kind
     box: Box
+    group: Box | None = None  # a field's input group with its add-ons: where its label stands is measured from it
 
     @property
     def center(self) -> tuple[float, float]:
         return (self.box[0] + self.box[2]) / 2, (self.box[1] + self.box[3]) / 2
+
+    @property
+    def extent(self) -> Box:
+        return self.group or self.box
 
 
 @dataclass(frozen=True)
@@ -134,13 +142,90 @@ def find_controls(rgb: np.ndarray) -> list[Control]:
         kind = _kind(grey, mask, x, y, w, h)
         if kind is not None:
             found.append(Control(kind, (float(x), float(y), float(x + w), float(y + h))))
-    found = _merge(found)
+    found = _merge(found + _underlines(grey, mask, found))
     # A box around fields, or around several controls, is a group (a fieldset, a panel), not a control; a box
     # inside a field is part of it (a date field's calendar button).
     held = {id(c): [o for o in found if o is not c and _inside(o.box, c.box)] for c in found}
     found = [c for c in found if not (len(held[id(c)]) >= 2 or any(o.kind in ("field", "area") for o in held[id(c)]))]
     found = [c for c in found if not any(o.kind in ("field", "area") and _inside(c.box, o.box) for o in found if o is not c)]
     return sorted(found, key=lambda c: reading_order(c.box))
+
+
+JOINED = 3  # px: boxes this close on a row, top and bottom level, are drawn as one input group
+SHADED = 3  # grey levels: a group member filled this much further from the page than the field is an add-on
+
+
+def _input_groups(controls: list[Control], grey: np.ndarray) -> list[Control]:
+    """Fields and boxes joined edge to edge on a row, told apart: the page's own fill marks the field (an
+    add-on is shaded: "@", "$", ".00", a URL prefix), and the field knows the whole group's box."""
+    boxes = sorted((c for c in controls if c.kind in ("field", "button")), key=lambda c: c.box[0])
+    groups: list[list[Control]] = []
+    for control in boxes:
+        for group in groups:
+            last = group[-1].box
+            if abs(control.box[0] - last[2]) <= JOINED and abs(control.box[1] - last[1]) <= JOINED \
+                    and abs(control.box[3] - last[3]) <= JOINED:
+                group.append(control)
+                break
+        else:
+            groups.append([control])
+    replaced: dict[int, Control] = {}
+    for group in groups:
+        if len(group) < 2 or not any(c.kind == "field" for c in group):
+            continue
+        x0, y0 = min(c.box[0] for c in group), min(c.box[1] for c in group)
+        x1, y1 = max(c.box[2] for c in group), max(c.box[3] for c in group)
+        page = float(np.median(np.concatenate([grey[max(int(y0) - 3, 0), int(x0):int(x1)],
+                                               grey[min(int(y1) + 2, grey.shape[0] - 1), int(x0):int(x1)]])))
+        # Shading can be faint (Bootstrap's add-on is 3% grey): the fields filled nearest the page are the field.
+        shade = {id(c): abs(_fill(grey, c.box) - page) for c in group if c.kind == "field"}
+        nearest = min(shade.values())
+        for control in group:
+            if control.kind == "field" and shade[id(control)] - nearest < SHADED:
+                replaced[id(control)] = Control("field", control.box, (x0, y0, x1, y1))
+            elif control.kind == "field":
+                replaced[id(control)] = Control("addon", control.box)
+    return [replaced.get(id(c), c) for c in controls]
+
+
+def _fill(grey: np.ndarray, box: Box) -> float:
+    x0, y0, x1, y1 = (int(v) for v in box)
+    inner = grey[y0 + 3:y1 - 3, x0 + 3:x1 - 3]
+    return float(np.median(inner)) if inner.size else 0.0
+
+
+UNDERLINE = 80  # px: the shortest bottom line that is drawn as a field (a link's underline is shorter)
+UNDERLINE_FIELD = 30  # px: the height taken above it, where its text is typed
+
+
+def _underlines(grey: np.ndarray, mask: np.ndarray, boxes: list[Control]) -> list[Control]:
+    """Fields drawn as a bottom line only: a long, thin horizontal line on one background (the edge of a
+    coloured panel has another colour on each side), that is no box's bottom (no sides rise from its ends),
+    with room above it (a link's or a heading's underline has its words right on it) and no control there."""
+    lines = cv2.morphologyEx(mask, cv2.MORPH_OPEN, np.ones((1, UNDERLINE), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(lines)
+    found = []
+    for x, y, w, h, _ in stats[1:count]:
+        if h > 6 or y < UNDERLINE_FIELD + 2 or y + h + 4 > grey.shape[0] \
+                or any(contains(c.box, x + w / 2, y, slack=3) for c in boxes):
+            continue
+        if abs(float(np.median(grey[y - 3, x:x + w])) - float(np.median(grey[y + h + 3, x:x + w]))) >= 8:
+            continue
+        box = (float(x), float(y - UNDERLINE_FIELD), float(x + w), float(y + h))
+        if any(_overlap_area(c.box, box) > 0 for c in boxes):
+            continue
+        sides = np.concatenate([mask[y - 12:y - 3, x:x + 6].ravel(), mask[y - 12:y - 3, x + w - 6:x + w].ravel()])
+        above = mask[y - UNDERLINE_FIELD + 2:y - 2, x:x + w].max(axis=0)
+        # A run inside a line of text (bold glyphs touch) has glyphs right above and below it; a rule has neither.
+        near = np.concatenate([mask[y - 5:y - 1, x:x + w].max(axis=0), mask[y + h + 1:y + h + 5, x:x + w].max(axis=0)])
+        if sides.mean() > 0.2 or above.mean() > 0.6 or near.mean() > 0.3:
+            continue
+        found.append(Control("field", box))
+    return found
+
+
+def _overlap_area(a: Box, b: Box) -> float:
+    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
 def _merge(controls: list[Control]) -> list[Control]:
@@ -165,9 +250,10 @@ def contains(outer: Box, x: float, y: float, slack: float = 0) -> bool:
     return outer[0] - slack <= x <= outer[2] + slack and outer[1] - slack <= y <= outer[3] + slack
 
 
-def refine(controls: list[Control], lines: list[TextLine]) -> list[Control]:
+def refine(controls: list[Control], lines: list[TextLine], grey: np.ndarray) -> list[Control]:
     """Fields and buttons told apart by their text: a button's label sits in its middle, a field's text
-    (a placeholder, what was typed) starts at its left; a box with nothing in it is a field."""
+    (a placeholder, what was typed, a select's choice) starts at its left; a box with nothing in it is a
+    field. Then the input groups among them."""
     out = []
     for control in controls:
         if control.kind in ("field", "button"):
@@ -178,11 +264,11 @@ def refine(controls: list[Control], lines: list[TextLine]) -> list[Control]:
             # A placeholder as wide as its field is centred too; a button's label has room around it, or the
             # button a colour of its own.
             centred = centred and (control.kind == "button" or left - x0 > 0.12 * (x1 - x0))
-            if not centred and x1 - x0 < 1.6 * (y1 - y0):
+            if not centred and not inside and x1 - x0 < 1.6 * (y1 - y0):
                 continue  # a small square box with no label in it: a frame, not a control
             control = Control("button" if centred else "field", control.box)
         out.append(control)
-    return out
+    return _input_groups(out, grey)
 
 
 def split_at_controls(lines: list[TextLine], controls: list[Control], reread=None) -> list[TextLine]:
@@ -191,7 +277,7 @@ def split_at_controls(lines: list[TextLine], controls: list[Control], reread=Non
     OCR reads text typed into a field together with the label beside it as one line ("AdaLast name"); cut at
     the border, the label reads alone again. `reread(box)` reads a piece again; without it the cut assumes
     glyphs of even width."""
-    fields = [c for c in controls if c.kind in ("field", "area", "button")]
+    fields = [c for c in controls if c.kind in ("field", "area", "button", "addon")]
     out: list[TextLine] = []
     for line in lines:
         pieces = [line]

@@ -1,0 +1,1 @@
+../../forms/site/_done.js
