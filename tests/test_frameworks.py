@@ -31,13 +31,20 @@ def styled():
     return SUITE
 
 
-@pytest.mark.parametrize("scale", [1.0, 2.0])
-def test_the_pixel_pointer_fills_in_every_framework_form_the_dom_pointer_does(styled, tmp_path, scale):
+@pytest.fixture(scope="module")
+def episodes(styled, tmp_path_factory):
+    """The framework tasks, each checked with the `dom` pointer first: its steps and checks are right."""
     episodes = load_suite(styled)
     assert len(episodes) >= 7 and FRAMEWORKS <= {tag for e in episodes for tag in e.task.tags}
-    dom = evaluate(episodes, settings(tmp_path / "dom", pointer="dom", scale=scale), tmp_path / "dom", workers=2)
-    assert {r.task: r.reason for r in dom if not r.success} == {}, "each page's steps and checks are right"
-    ocr = evaluate(episodes, settings(tmp_path / "ocr", pointer="ocr", scale=scale), tmp_path / "ocr", workers=2)
+    out = tmp_path_factory.mktemp("dom")
+    dom = evaluate(episodes, settings(out, pointer="dom"), out, workers=2)
+    assert {r.task: r.reason for r in dom if not r.success} == {}
+    return episodes
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0])
+def test_the_pixel_pointer_fills_in_every_framework_form_the_dom_pointer_does(episodes, tmp_path, scale):
+    ocr = evaluate(episodes, settings(tmp_path, pointer="ocr", scale=scale), tmp_path, workers=2)
     assert len(ocr) == len(episodes)
     assert {r.task: r.reason for r in ocr if not r.success} == {}
 
@@ -104,3 +111,35 @@ def test_a_short_label_misread_small_is_read_again_enlarged(looked, ocr_pointer)
     assert not any(t.text.upper() == "CVV" for t in screen.lines), "the first reading misreads it (else no test)"
     found = ocr_pointer.ground("CVV", screen, field=True)
     assert found.text.upper() == "CVV" and inside(found.point, boxes["CVV"])
+
+
+def test_after_a_step_only_the_places_that_changed_are_read_again(styled):
+    """Typing into one field changes a few places (the text, the focus ring, the caret): only those are read again,
+    and every label leads where it does on a whole new reading. Another page is read whole."""
+    from molmo_agent.pointers.ocr import OcrPointer
+
+    pointer, fresh = OcrPointer(), OcrPointer()
+    regions = []
+    read_region = pointer._read_region
+    pointer._read_region = lambda device, size, region, scale: regions.append(region) or read_region(
+        device, size, region, scale)
+    with serve_site(SITE) as base, Browser(BrowserConfig()) as browser:
+        browser.goto(base + "bootstrap-layout.html")
+        first = browser.observe()
+        pointer.parse(first.screenshot, tuple(first.viewport))
+        browser.page.fill("#street", "1 Navy Way")
+        browser.page.focus("#street")
+        typed = browser.observe()
+        regions.clear()
+        screen = pointer.parse(typed.screenshot, tuple(typed.viewport))
+        area = sum((r[2] - r[0]) * (r[3] - r[1]) for r in regions)
+        assert regions and area < 0.1 * 1280 * 720, f"read {len(regions)} places, {area:.0f} px² in all"
+        whole = fresh.parse(typed.screenshot, tuple(typed.viewport))
+        assert "1 Navy Way" in [t.text for t in screen.lines]
+        for label in ("First name", "Last name", "Street", "Phone", "City", "State", "Zip", "Delivery notes"):
+            assert pointer.ground(label, screen, field=True).control == fresh.ground(label, whole, field=True).control
+        browser.goto(base + "foundation.html")
+        other = browser.observe()
+        regions.clear()
+        pointer.parse(other.screenshot, tuple(other.viewport))
+        assert len(regions) >= 1 and (regions[0][2] - regions[0][0]) * (regions[0][3] - regions[0][1]) > 0.3 * 1280 * 720
