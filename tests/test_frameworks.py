@@ -143,3 +143,13 @@ def test_after_a_step_only_the_places_that_changed_are_read_again(styled):
         regions.clear()
         pointer.parse(other.screenshot, tuple(other.viewport))
         assert len(regions) >= 1 and (regions[0][2] - regions[0][0]) * (regions[0][3] - regions[0][1]) > 0.3 * 1280 * 720
+
+
+def test_a_checkbox_or_radio_whose_words_are_not_tied_to_it_is_clicked_itself(looked, ocr_pointer):
+    """Words beside a box that no <label> ties to it: a click on them does nothing, so the point is on the box."""
+    boxes = {"Send me the newsletter": "#news", "Text me about my order": "#sms", "Home": "#home",
+             "Pick-up point": "#shop", "Keep me signed in": "#keep"}
+    screen, rects = looked(PAGES, "untied-boxes.html", boxes)
+    for words, rect in rects.items():
+        found = ocr_pointer.ground(words, screen)
+        assert inside(found.point, rect), f"{words!r}: {found.how} at {found.point}, the box is {rect}"

@@ -7,7 +7,7 @@ field in an input group is measured by the group's box: its label stands over or
 
 from __future__ import annotations
 
-from .screen import Box, Control, TextLine, contains, reading_order
+from .screen import Box, Control, TextLine, contains, overlaps, reading_order
 
 ROLE_KINDS = {"textbox": ("field",), "textarea": ("area",), "button": ("button",), "checkbox": ("checkbox",),
               "radio": ("radio",), "combobox": ("field",), "date": ("field",), "time": ("field",)}
@@ -23,7 +23,7 @@ def field_for(label: Box, controls: list[Control], lines: list[TextLine]) -> Con
     for field in fields:
         if contains(field.extent, cx, cy):
             return field  # a placeholder, the text already typed in, or an add-on's text ("Qty", "$")
-    others = [t.box for t in lines if t.inside is None and t.box != label and not _overlaps(t.box, label)]
+    others = [t.box for t in lines if t.inside is None and t.box != label and not overlaps(t.box, label)]
     scored = []
     for field in fields:
         fx0, fy0, fx1, fy1 = field.extent
@@ -37,10 +37,6 @@ def field_for(label: Box, controls: list[Control], lines: list[TextLine]) -> Con
             if not between:
                 scored.append((max(fy0 - ly1, 0) * 1.5 + 10 + 0.2 * abs(fx0 - lx0), field))
     return min(scored, key=lambda s: s[0])[1] if scored else None
-
-
-def _overlaps(a: Box, b: Box) -> bool:
-    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
 
 
 def by_role(role: str, ordinal: int | None, controls: list[Control]) -> Control | None:

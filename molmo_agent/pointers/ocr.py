@@ -3,7 +3,8 @@
 Parses the screenshot into controls (OpenCV, `screen.py`) and text lines (rapidocr's bundled models), then
 matches the target to the text. A role phrase ("the 2nd text field") picks among the controls; a field's
 label leads to its field by layout (`layout.py`); a button's text to the button. Small text is read again
-at a higher resolution: the device's pixels on a HiDPI screenshot, else an enlarged copy.
+at a higher resolution: the device's pixels on a HiDPI screenshot, else an enlarged copy. A screenshot that
+differs from the last one read in a few places has only those places read again.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from ..points import Point, Space
 from .base import PointerAnswer
 from .layout import by_role, field_for
 from .matching import match_score, normalize, role_target
-from .screen import Box, Control, TextLine, content_box, find_controls, kind_counts, refine, split_at_controls
+from .screen import (Box, Control, TextLine, content_box, find_controls, kind_counts, overlaps, refine,
+                     split_at_controls)
 
 MIN_SCORE = 0.55
 EDGE = 24  # grey-level step that counts as a border (the fallback field finder)
@@ -94,12 +96,12 @@ class OcrPointer:
         css = device if device.size == tuple(viewport) else device.resize(viewport, Image.Resampling.LANCZOS)
         pixels = np.asarray(css)
         controls = find_controls(pixels)
-        # Only the part that shows anything is read, at READ_SCALE image pixels per CSS pixel (the device's
-        # pixels on a HiDPI screenshot) where that stays within READ_BUDGET: short words and small text are
-        # found at that size. A larger region is read smaller, and again enlarged if its text is small.
         grey = np.asarray(css.convert("L"), dtype=np.int16)
         lines = self._read_changes(device, css.size, grey)
         if lines is None:
+            # Only the part that shows anything is read, at READ_SCALE image pixels per CSS pixel (the device's
+            # pixels on a HiDPI screenshot) where that stays within READ_BUDGET: short words and small text are
+            # found at that size. A larger region is read smaller, and again enlarged if its text is small.
             region = content_box(pixels)
             area = (region[2] - region[0]) * (region[3] - region[1])
             scale = min(READ_SCALE, max(1.0, (READ_BUDGET / max(area, 1.0)) ** 0.5))
@@ -123,7 +125,7 @@ class OcrPointer:
         changed = changed_places(before, grey, lines)
         if changed is None:
             return None
-        kept = [t for t in lines if not any(_overlaps(t.box, box) for box in changed)]
+        kept = [t for t in lines if not any(overlaps(t.box, box) for box in changed)]
         return kept + [line for box in changed for line in self._read_region(device, size, box, READ_SCALE)]
 
     def _region_pixels(self, device: Image.Image, size: tuple[int, int], region: Box, per_css: float):
@@ -191,6 +193,9 @@ class OcrPointer:
                                  score, label, Control("field", tuple(float(v) for v in box)))
         elif line.inside is not None and line.inside.kind == "button":
             return Grounding(line.inside.center, "button", line.text, score, label, line.inside)
+        elif (box := tick_box_beside(label, screen.controls, screen.lines)) is not None:
+            # The box itself: a click on its words ticks it only where the page ties them to it.
+            return Grounding(box.center, f"{box.kind} beside its words", line.text, score, label, box)
         return Grounding(text_point, "text", line.text, score, label)
 
     @staticmethod
@@ -200,9 +205,11 @@ class OcrPointer:
         want = normalize(target).replace(" ", "")
         if screen.reread is None or not want or len(want) > SHORT:
             return best
-        near = [line for line in screen.lines if len(line.text) <= SHORT + 4
-                and SequenceMatcher(None, want, normalize(line.text).replace(" ", "")).ratio() >= 0.4]
-        for line in sorted(near, key=lambda t: -SequenceMatcher(None, want, normalize(t.text)).ratio())[:4]:
+        closeness = {id(line): SequenceMatcher(None, want, normalize(line.text).replace(" ", "")).ratio()
+                     for line in screen.lines if len(line.text) <= SHORT + 4}
+        near = sorted((line for line in screen.lines if closeness.get(id(line), 0) >= 0.4),
+                      key=lambda line: -closeness[id(line)])
+        for line in near[:4]:
             x0, y0, x1, y1 = line.box
             text = screen.reread((x0 - 2, y0 - 2, x1 + 2, y1 + 2), CLOSE_READ).strip()
             score, start, end = match_score(target, text)
@@ -229,6 +236,7 @@ class OcrPointer:
 CHANGED = 12  # grey levels: a pixel that moved less is the same pixel (antialiasing, a shadow's dithering)
 CHANGE_PAD = 8  # px around a changed place, so the words in it are read whole
 MOST_CHANGED = 0.35  # share of the screen: past it (a scroll, a new page) reading it all is as quick
+MOST_PLACES = 12  # changed places: past them (an animated background) one reading of it all is quicker
 
 
 def changed_places(before: np.ndarray, after: np.ndarray, lines: list[TextLine]) -> list[Box] | None:
@@ -245,9 +253,9 @@ def changed_places(before: np.ndarray, after: np.ndarray, lines: list[TextLine])
         grown = []
         for box in boxes:
             for line in lines:
-                if _overlaps(box, line.box):
+                if overlaps(box, line.box):
                     box = _union(box, _pad(line.box, 4))
-            merged = next((i for i, other in enumerate(grown) if _overlaps(box, other)), None)
+            merged = next((i for i, other in enumerate(grown) if overlaps(box, other)), None)
             if merged is None:
                 grown.append(box)
             else:
@@ -256,13 +264,9 @@ def changed_places(before: np.ndarray, after: np.ndarray, lines: list[TextLine])
             break
         boxes = grown
     boxes = [(max(b[0], 0.0), max(b[1], 0.0), min(b[2], float(w)), min(b[3], float(h))) for b in grown]
-    if sum((b[2] - b[0]) * (b[3] - b[1]) for b in boxes) > MOST_CHANGED * w * h:
+    if len(boxes) > MOST_PLACES or sum((b[2] - b[0]) * (b[3] - b[1]) for b in boxes) > MOST_CHANGED * w * h:
         return None
     return boxes
-
-
-def _overlaps(a: Box, b: Box) -> bool:
-    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
 
 
 def _union(a: Box, b: Box) -> Box:
@@ -271,6 +275,47 @@ def _union(a: Box, b: Box) -> Box:
 
 def _pad(box: Box, by: float) -> Box:
     return box[0] - by, box[1] - by, box[2] + by, box[3] + by
+
+
+BESIDE = 60  # px between a checkbox or radio and the words it stands for
+
+
+def tick_box_beside(words: Box, controls: list[Control], lines: list[TextLine]) -> Control | None:
+    """The checkbox or radio that stands for the words: the one just before them on their row, or just
+    after. With one on each side ("Light mode (o) Dark mode (o)", "Ship to: (o) Home (o) Shop"), the side the
+    page puts its boxes on elsewhere, where only one side has words; boxes first where nothing tells."""
+    sides: dict[str, list[tuple[float, Control]]] = {"before": [], "after": []}
+    for control in controls:
+        if control.kind in ("checkbox", "radio") and _same_row(control.box, words):
+            side, gap = _side(control.box, words)
+            if side and gap <= BESIDE:
+                sides[side].append((gap, control))
+    if sides["before"] and sides["after"]:
+        votes = {"before": 0, "after": 0}
+        for control in controls:
+            if control.kind in ("checkbox", "radio"):
+                found = {side for line in lines if _same_row(control.box, line.box)
+                         for side, gap in [_side(control.box, line.box)] if side and gap <= BESIDE}
+                if len(found) == 1:  # words on one side of it only: this page puts its boxes on that side
+                    votes[found.pop()] += 1
+        sides["before" if votes["after"] > votes["before"] else "after"] = []  # the other side's box is another's
+    near = sides["before"] or sides["after"]
+    return min(near, key=lambda n: n[0])[1] if near else None
+
+
+def _same_row(box: Box, words: Box) -> bool:
+    return min(box[3], words[3]) - max(box[1], words[1]) >= 0.5 * min(words[3] - words[1], box[3] - box[1])
+
+
+def _side(box: Box, words: Box) -> tuple[str | None, float]:
+    """Whether a box stands before or after the words, and how far from them. OCR often takes the box into
+    the line it reads (as a space, an "O"): its middle is what counts."""
+    width, middle = box[2] - box[0], (box[0] + box[2]) / 2
+    if middle < words[0] + width:
+        return "before", max(words[0] - box[2], 0.0)
+    if middle > words[2] - width:
+        return "after", max(box[0] - words[2], 0.0)
+    return None, 0.0
 
 
 def _span(box: Box, start: float, end: float) -> Box:

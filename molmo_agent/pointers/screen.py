@@ -212,7 +212,7 @@ def _underlines(grey: np.ndarray, mask: np.ndarray, boxes: list[Control]) -> lis
         if abs(float(np.median(grey[y - 3, x:x + w])) - float(np.median(grey[y + h + 3, x:x + w]))) >= 8:
             continue
         box = (float(x), float(y - UNDERLINE_FIELD), float(x + w), float(y + h))
-        if any(_overlap_area(c.box, box) > 0 for c in boxes):
+        if any(overlaps(c.box, box) for c in boxes):
             continue
         sides = np.concatenate([mask[y - 12:y - 3, x:x + 6].ravel(), mask[y - 12:y - 3, x + w - 6:x + w].ravel()])
         above = mask[y - UNDERLINE_FIELD + 2:y - 2, x:x + w].max(axis=0)
@@ -222,10 +222,6 @@ def _underlines(grey: np.ndarray, mask: np.ndarray, boxes: list[Control]) -> lis
             continue
         found.append(Control("field", box))
     return found
-
-
-def _overlap_area(a: Box, b: Box) -> float:
-    return max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
 
 
 def _merge(controls: list[Control]) -> list[Control]:
@@ -244,6 +240,10 @@ def _inside(inner: Box, outer: Box) -> bool:
 
 def _same(a: Box, b: Box, slack: float = 5) -> bool:
     return all(abs(p - q) <= slack for p, q in zip(a, b))
+
+
+def overlaps(a: Box, b: Box) -> bool:
+    return min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1])
 
 
 def contains(outer: Box, x: float, y: float, slack: float = 0) -> bool:
