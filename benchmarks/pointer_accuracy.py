@@ -83,6 +83,9 @@ def main() -> None:
                 print(f"scale {scale:g} {suite:10} {pointer:3}: episodes {passed}/{len(episodes)} "
                       f"({passed / len(episodes):.0%}); right element {right}/{judged} steps ({share}), "
                       f"{unjudged} unjudged; grounding median {median:.3f} s, p90 {p90:.3f} s")
+                failed = sorted(key for key, (ok, _) in runs[pointer].items() if not ok)
+                if failed:
+                    print(f"  failed: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

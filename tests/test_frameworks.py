@@ -2,6 +2,7 @@
 Tailwind with its forms plugin, Foundation), their stylesheets installed from npm at test time, never copied."""
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -23,6 +24,8 @@ FRAMEWORKS = {"bootstrap", "bulma", "pico", "tailwind", "foundation"}
 def styled():
     """The framework pages with their stylesheets: `npm ci` in the site folder (it also builds Tailwind's)."""
     if not (SITE / "node_modules" / ".package-lock.json").is_file() or not (SITE / "build" / "tailwind.css").is_file():
+        if shutil.which("npm") is None:
+            pytest.fail("npm is not installed: the framework pages' stylesheets come from npm (install Node.js and npm)")
         done = subprocess.run(["npm", "ci"], cwd=SITE, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, f"npm ci in {SITE} failed:\n{done.stderr[-2000:]}"
     for page in SITE.glob("*.html"):  # every page is styled: a missing stylesheet would test plain HTML

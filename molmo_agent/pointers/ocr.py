@@ -97,13 +97,13 @@ class OcrPointer:
         pixels = np.asarray(css)
         controls = find_controls(pixels)
         grey = np.asarray(css.convert("L"), dtype=np.int16)
-        lines = self._read_changes(device, css.size, grey)
+        region = content_box(pixels)
+        area = (region[2] - region[0]) * (region[3] - region[1])
+        lines = self._read_changes(device, css.size, grey, area)
         if lines is None:
             # Only the part that shows anything is read, at READ_SCALE image pixels per CSS pixel (the device's
             # pixels on a HiDPI screenshot) where that stays within READ_BUDGET: short words and small text are
             # found at that size. A larger region is read smaller, and again enlarged if its text is small.
-            region = content_box(pixels)
-            area = (region[2] - region[0]) * (region[3] - region[1])
             scale = min(READ_SCALE, max(1.0, (READ_BUDGET / max(area, 1.0)) ** 0.5))
             lines = self._read_region(device, css.size, region, scale)
             if scale < READ_SCALE and (not lines or statistics.median(t.box[3] - t.box[1] for t in lines) < SMALL_TEXT):
@@ -115,14 +115,15 @@ class OcrPointer:
         self._cache = (key, screen)
         return screen
 
-    def _read_changes(self, device: Image.Image, size: tuple[int, int], grey: np.ndarray) -> list[TextLine] | None:
+    def _read_changes(self, device: Image.Image, size: tuple[int, int], grey: np.ndarray,
+                      content: float) -> list[TextLine] | None:
         """The text lines of a screenshot that differs from the last one read in a few places (text typed, a
         box ticked, a focus ring): the last reading where nothing changed, a new one of each changed place.
-        None when the page moved or changed too much: then all of it is read again."""
+        None when the page moved or changed much of its `content` (px²): then all of it is read again."""
         if self._read is None or self._read[0].shape != grey.shape:
             return None
         before, lines = self._read
-        changed = changed_places(before, grey, lines)
+        changed = changed_places(before, grey, lines, MOST_CHANGED * content)
         if changed is None:
             return None
         kept = [t for t in lines if not any(overlaps(t.box, box) for box in changed)]
@@ -235,20 +236,22 @@ class OcrPointer:
 
 CHANGED = 12  # grey levels: a pixel that moved less is the same pixel (antialiasing, a shadow's dithering)
 CHANGE_PAD = 8  # px around a changed place, so the words in it are read whole
-MOST_CHANGED = 0.35  # share of the screen: past it (a scroll, a new page) reading it all is as quick
+CHANGE_MIN = (96.0, 48.0)  # px: the least width and height a changed place is read at
+MOST_CHANGED = 0.35  # share of what the screen shows: past it (a scroll, a new page) reading it all is as quick
 MOST_PLACES = 12  # changed places: past them (an animated background) one reading of it all is quicker
 
 
-def changed_places(before: np.ndarray, after: np.ndarray, lines: list[TextLine]) -> list[Box] | None:
+def changed_places(before: np.ndarray, after: np.ndarray, lines: list[TextLine], most: float) -> list[Box] | None:
     """The boxes where `after` differs from `before` (grey, CSS px), each grown to take in whole any line of
-    text it touches; [] when nothing changed, None when too much did."""
+    text it touches; [] when nothing changed, None when they cover more than `most` px² (or are too many)."""
     diff = (np.abs(after - before) > CHANGED).astype(np.uint8)
     if not diff.any():
         return []
     h, w = diff.shape
     count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(diff, np.ones((CHANGE_PAD, CHANGE_PAD), np.uint8)))
-    boxes = [(float(x - CHANGE_PAD), float(y - CHANGE_PAD), float(x + bw + CHANGE_PAD), float(y + bh + CHANGE_PAD))
-             for x, y, bw, bh, _ in stats[1:count]]
+    # Each place with room around it: the text detector misses a glyph given alone ("x" on a close button).
+    boxes = [_at_least((float(x - CHANGE_PAD), float(y - CHANGE_PAD), float(x + bw + CHANGE_PAD),
+                        float(y + bh + CHANGE_PAD)), *CHANGE_MIN) for x, y, bw, bh, _ in stats[1:count]]
     while True:  # grow over the lines they touch and merge those that meet, until nothing more joins
         grown = []
         for box in boxes:
@@ -264,9 +267,15 @@ def changed_places(before: np.ndarray, after: np.ndarray, lines: list[TextLine])
             break
         boxes = grown
     boxes = [(max(b[0], 0.0), max(b[1], 0.0), min(b[2], float(w)), min(b[3], float(h))) for b in grown]
-    if len(boxes) > MOST_PLACES or sum((b[2] - b[0]) * (b[3] - b[1]) for b in boxes) > MOST_CHANGED * w * h:
+    if len(boxes) > MOST_PLACES or sum((b[2] - b[0]) * (b[3] - b[1]) for b in boxes) > most:
         return None
     return boxes
+
+
+def _at_least(box: Box, width: float, height: float) -> Box:
+    """`box` grown about its middle to at least `width` x `height`."""
+    grow_x, grow_y = max(width - (box[2] - box[0]), 0) / 2, max(height - (box[3] - box[1]), 0) / 2
+    return box[0] - grow_x, box[1] - grow_y, box[2] + grow_x, box[3] + grow_y
 
 
 def _union(a: Box, b: Box) -> Box:

@@ -3,10 +3,11 @@
 Borders are found at any thickness and contrast as the morphological gradient (the largest step within
 a pixel's 3x3 neighbourhood), closed outlines become rectangles, and each rectangle is read by its size,
 shape and what is inside it: a text field, a text area, a button (a filled box), a checkbox (a small
-square) or a radio button (a small circle). Boxes drawn edge to edge on one row are an input group (a field
-with add-ons: "@", "$", a URL prefix, a unit, a button): the member filled like the page around it is the
-field, a member filled otherwise that reads as a field is an add-on, and the field carries the group's box.
-Coordinates are the image's pixels.
+square) or a radio button (a small circle); a long line with room above it and nothing on it is a field
+drawn as an underline. Boxes drawn edge to edge on one row are an input group (a field with add-ons: "@",
+"$", a URL prefix, a unit, a button): the member filled like the page around it is the field, a member
+filled otherwise that reads as a field is an add-on, and the field carries the group's box. Coordinates
+are the image's pixels.
 """
 
 from __future__ import annotations
@@ -206,8 +207,7 @@ def _underlines(grey: np.ndarray, mask: np.ndarray, boxes: list[Control]) -> lis
     count, _, stats, _ = cv2.connectedComponentsWithStats(lines)
     found = []
     for x, y, w, h, _ in stats[1:count]:
-        if h > 6 or y < UNDERLINE_FIELD + 2 or y + h + 4 > grey.shape[0] \
-                or any(contains(c.box, x + w / 2, y, slack=3) for c in boxes):
+        if h > 6 or y < UNDERLINE_FIELD + 2 or y + h + 4 > grey.shape[0]:
             continue
         if abs(float(np.median(grey[y - 3, x:x + w])) - float(np.median(grey[y + h + 3, x:x + w]))) >= 8:
             continue
