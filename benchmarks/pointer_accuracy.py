@@ -5,13 +5,13 @@
 
 Page families: the bundled demo (tasks/demo), the twelve ordinary forms (tasks/forms), the forms styled by CSS
 frameworks (tasks/frameworks; `npm ci` in tasks/frameworks/site installs their stylesheets) and MiniWoB++'s
-covered tasks (--episodes seeds each), at each device scale. Every episode runs once per pointer, one worker (so grounding times are not shared
-with another episode). A step is grounded on the right element when its point falls inside the box of the
-element the `dom` pointer chose for the same step of the same page, in a `dom` episode that passed all
-its checks (the checks read every field's final value, so such an episode's elements were the right
-ones); steps of pages without such an episode are counted as unjudged. Also printed: episodes that passed
-their checks, and the median and 90th percentile of the seconds a grounding takes (point-cache hits
-excluded; the first of an episode reads the whole page, the rest read what changed).
+covered tasks (--episodes seeds each), at each device scale. Every episode runs once per pointer, one worker
+(so grounding times are not shared with another episode). A step is grounded on the right element when its
+point falls inside the box of the element the `dom` pointer chose for the same step of the same page, in a
+`dom` episode that passed all its checks (the checks read every field's final value, so such an episode's
+elements were the right ones); steps of pages without such an episode are counted as unjudged. Also printed:
+episodes that passed their checks (and those that failed), and the median and 90th percentile of the seconds a
+grounding takes (point-cache hits excluded; the first of an episode reads the whole page, the rest what changed).
 """
 
 from __future__ import annotations

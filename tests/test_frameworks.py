@@ -25,7 +25,7 @@ def styled():
     """The framework pages with their stylesheets: `npm ci` in the site folder (it also builds Tailwind's)."""
     if not (SITE / "node_modules" / ".package-lock.json").is_file() or not (SITE / "build" / "tailwind.css").is_file():
         if shutil.which("npm") is None:
-            pytest.fail("npm is not installed: the framework pages' stylesheets come from npm (install Node.js and npm)")
+            pytest.fail("npm is not installed: the framework pages' stylesheets come from npm (install Node.js)")
         done = subprocess.run(["npm", "ci"], cwd=SITE, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, f"npm ci in {SITE} failed:\n{done.stderr[-2000:]}"
     for page in SITE.glob("*.html"):  # every page is styled: a missing stylesheet would test plain HTML
@@ -76,8 +76,8 @@ def inside(point, box) -> bool:
 def test_an_input_groups_label_leads_to_its_input_never_to_an_add_on(looked, ocr_pointer, scale):
     """'@' before the field, '@example.com' after it, '$' and '.00' on both sides, a URL prefix: each label's
     point lands in the input, and the shaded add-ons are seen as add-ons, not as fields."""
-    screen, boxes = looked(SITE, "bootstrap-groups.html", {"Username": "#user", "Work email": "#mail",
-                                                           "Monthly budget": "#amount", "Profile address": "#page"}, scale)
+    inputs = {"Username": "#user", "Work email": "#mail", "Monthly budget": "#amount", "Profile address": "#page"}
+    screen, boxes = looked(SITE, "bootstrap-groups.html", inputs, scale)
     for label, box in boxes.items():
         found = ocr_pointer.ground(label, screen, field=True)
         assert inside(found.point, box), f"{label!r} led to {found.point} ({found.how}), not its input {box}"
@@ -118,7 +118,7 @@ def test_a_short_label_misread_small_is_read_again_enlarged(looked, ocr_pointer)
 
 def test_after_a_step_only_the_places_that_changed_are_read_again(styled):
     """Typing into one field changes a few places (the text, the focus ring, the caret): only those are read again,
-    and every label leads where it does on a whole new reading. Another page is read whole."""
+    and every label leads where it does on a whole new reading. Another page, or another device scale, is read whole."""
     from molmo_agent.pointers.ocr import OcrPointer
 
     pointer, fresh = OcrPointer(), OcrPointer()
@@ -143,9 +143,14 @@ def test_after_a_step_only_the_places_that_changed_are_read_again(styled):
             assert pointer.ground(label, screen, field=True).control == fresh.ground(label, whole, field=True).control
         browser.goto(base + "foundation.html")
         other = browser.observe()
+    with serve_site(SITE) as base, Browser(BrowserConfig(scale=2)) as browser:
+        browser.goto(base + "foundation.html")
+        hidpi = browser.observe()
+    for shot in (other, hidpi):  # another page; the same page at another device scale
         regions.clear()
-        pointer.parse(other.screenshot, tuple(other.viewport))
-        assert len(regions) >= 1 and (regions[0][2] - regions[0][0]) * (regions[0][3] - regions[0][1]) > 0.3 * 1280 * 720
+        pointer.parse(shot.screenshot, tuple(shot.viewport))
+        (x0, y0, x1, y1), *_ = regions
+        assert (x1 - x0) * (y1 - y0) > 0.3 * 1280 * 720
 
 
 def test_a_checkbox_or_radio_whose_words_are_not_tied_to_it_is_clicked_itself(looked, ocr_pointer):

@@ -70,7 +70,8 @@ class OcrPointer:
 
     def __init__(self) -> None:
         self._cache: tuple[str, Screen] | None = None
-        self._read: tuple[np.ndarray, list[TextLine]] | None = None  # the last screenshot read (grey) and its text
+        # The last screenshot read: its grey CSS pixels, its text, and its device size.
+        self._read: tuple[np.ndarray, list[TextLine], tuple[int, int]] | None = None
 
     @functools.cached_property
     def _engine(self):
@@ -108,7 +109,7 @@ class OcrPointer:
             lines = self._read_region(device, css.size, region, scale)
             if scale < READ_SCALE and (not lines or statistics.median(t.box[3] - t.box[1] for t in lines) < SMALL_TEXT):
                 lines = self._read_region(device, css.size, region, READ_SCALE) or lines
-        self._read = (grey, lines)
+        self._read = (grey, lines, device.size)
         controls = refine(controls, lines, grey)
         reread = functools.partial(self._reread, device, css.size)
         screen = Screen(css.size, controls, split_at_controls(lines, controls, reread), grey, reread)
@@ -120,9 +121,9 @@ class OcrPointer:
         """The text lines of a screenshot that differs from the last one read in a few places (text typed, a
         box ticked, a focus ring): the last reading where nothing changed, a new one of each changed place.
         None when the page moved or changed much of its `content` (px²): then all of it is read again."""
-        if self._read is None or self._read[0].shape != grey.shape:
+        if self._read is None or self._read[2] != device.size:  # another page size, or another device scale
             return None
-        before, lines = self._read
+        before, lines, _ = self._read
         changed = changed_places(before, grey, lines, MOST_CHANGED * content)
         if changed is None:
             return None
