@@ -160,8 +160,8 @@ def trace_html(trace: Trace) -> str:
 viewport {h.viewport[0]}x{h.viewport[1]} at scale {h.scale}, started {e(h.start_url or '')} on {e(h.created_at)}{replay}</div></header>
 {judgments_html(trace)}<nav class="timeline">{''.join(chips)}</nav>
 <p class="legend">Pink circle: where the pointer pointed. Blue cross: where the action landed. A pixel pointer's
-reading, where it gives one: fields red, buttons blue, checkboxes and radios green, the text it matched dashed, the
-control it chose pink.</p>
+reading, where it gives one: fields red, buttons blue, checkboxes and radios green, add-ons purple, the text
+it matched dashed, the control it chose pink.</p>
 {''.join(_step_html(trace, s) for s in trace.steps)}{final}
 </body></html>"""
 

@@ -20,8 +20,8 @@ def inspect(
     viewport: str = VIEWPORT,
     scale: float = SCALE,
 ) -> None:
-    """Draw what the ocr pointer sees: its controls (fields red, buttons blue, checkboxes and radios green),
-    the text lines (grey), each label's link to its field, and where each --target leads."""
+    """Draw what the ocr pointer sees: its controls (fields red, buttons blue, checkboxes and radios green,
+    add-ons purple), the text lines (grey), each label's link to its field, and where each --target leads."""
     from PIL import Image
 
     from ..browser import parse_viewport

@@ -8,7 +8,7 @@ from ..observation import Seen
 from .screen import TextLine
 
 COLOURS = {"field": (229, 83, 75), "area": (229, 83, 75), "button": (49, 109, 202), "checkbox": (45, 164, 78),
-           "radio": (45, 164, 78), "label": (191, 135, 0), "chosen": (255, 0, 128)}
+           "radio": (45, 164, 78), "addon": (140, 90, 200), "label": (191, 135, 0), "chosen": (255, 0, 128)}
 
 
 def draw(image: Image.Image, scale: float, seen: list[Seen], lines: list[TextLine],
