@@ -117,6 +117,22 @@ def test_a_look_after_an_action_shows_the_pixels_playwright_shows_with_transitio
     assert tuple(panel) == (0x22, 0xaa, 0x66), f"the panel shows {tuple(panel)}, not its final colour"
 
 
+def test_a_look_after_a_scroll_reads_the_page_where_it_scrolled_to(pages_url):
+    """A page that glides to where the wheel sends it (as smooth-scrolling libraries do) is still moving when
+    the wheel returns: the elements a look reads (the `dom` pointer's input) must stand where they came to rest,
+    where the screenshot shows them, not where they were part way."""
+    with Browser() as browser:
+        browser.goto(pages_url + "smooth-scroll.html")
+        browser.observe(elements=True)
+        for _ in range(3):
+            browser.execute(A.Scroll(direction="down", amount=300))
+            look = browser.observe(elements=True)
+            for item in look.elements[:3]:
+                now = browser.page.get_by_role("button", name=item.name, exact=True).bounding_box()
+                assert item.box.y == pytest.approx(now["y"], abs=1), f"{item.name} read at {item.box.y}, is at {now['y']}"
+        assert browser.page.evaluate("scrollY") == 900
+
+
 def test_the_dom_signature_follows_the_content_not_the_number_of_changes(pages_url):
     with Browser() as browser:
         browser.goto(pages_url + "settling.html")

@@ -151,6 +151,11 @@ WATCH_PAGE = r"""
   if (window.__molmoWatching) return;
   window.__molmoWatching = true;
   window.addEventListener("beforeunload", () => { window.__molmoLeaving = true; });
+  // A form's submission navigates a task or two after its click, after the settle script may have looked:
+  // a submission no handler stopped (seen once everything ran, as the last listener) is the page leaving.
+  window.addEventListener("submit", (e) => { window.__molmoSubmit = e; });
+  const submit = HTMLFormElement.prototype.submit;
+  HTMLFormElement.prototype.submit = function () { window.__molmoSubmit = {target: this}; return submit.call(this); };
   const mark = () => { window.__molmoPopups = (window.__molmoPopups || 0) + 1; };
   const open = window.open;
   window.open = function (...args) { mark(); return open.apply(this, args); };
@@ -178,6 +183,12 @@ SETTLE = r"""
 (withElements) => new Promise(r => setTimeout(() => {
   const popups = window.__molmoPopups || 0;
   window.__molmoPopups = 0;
+  const sent = window.__molmoSubmit, form = sent && sent.target;
+  window.__molmoSubmit = null;
+  if (form && !sent.defaultPrevented && ["", "_self"].includes(form.target || "") &&
+      ((sent.submitter && sent.submitter.getAttribute("formmethod")) || form.method) !== "dialog") {
+    window.__molmoLeaving = true;
+  }
   let facts = null;
   try { facts = (%s)(withElements); } catch (e) {}
   r({popups, leaving: !!window.__molmoLeaving, facts});
@@ -185,6 +196,24 @@ SETTLE = r"""
 """ % OBSERVE.strip()
 
 LEAVING = "() => !!window.__molmoLeaving"
+
+# A wheel's scroll reaches the page a frame or more after Playwright's wheel returns (later on a busy
+# machine, and a smooth scroll takes several): set before the wheel, SCROLLED resolves once the page has
+# scrolled and two frames passed with no more scrolling, or after 400 ms with none (an end of the page).
+WATCH_SCROLL = r"""
+() => {
+  window.__molmoScrolled = new Promise(resolve => {
+    let frames = 0, scrolled = false;
+    const end = (result) => { removeEventListener("scroll", seen, true); resolve(result); };
+    const seen = () => { frames = 0; if (!scrolled) { scrolled = true; requestAnimationFrame(tick); } };
+    const tick = () => { if (++frames >= 2) end(true); else requestAnimationFrame(tick); };
+    addEventListener("scroll", seen, true);
+    setTimeout(() => { if (!scrolled) end(false); }, 400);
+    setTimeout(() => end(true), 1500);
+  });
+}
+"""
+SCROLLED = "() => window.__molmoScrolled"
 
 # The element at a point, looking into open shadow roots and same-origin iframes.
 _DEEP_HIT = r"""

@@ -447,6 +447,13 @@ class Browser:
         except PlaywrightError:
             return ""
 
+    def _wheel(self, dx: float, dy: float) -> None:
+        """Wheel, then wait until the page has scrolled: the look that follows reads where things are now (a
+        fixed 50 ms once left the page facts from before the scroll under a screenshot from after it)."""
+        self._evaluate(scripts.WATCH_SCROLL)
+        self.page.mouse.wheel(dx, dy)
+        self._evaluate(scripts.SCROLLED)
+
     def _evaluate(self, script: str, arg=None):
         for attempt in range(3):
             try:
@@ -612,13 +619,11 @@ class Browser:
                 step = amount if amount is not None else 0.8 * (height if direction in ("up", "down") else width)
                 dx, dy = {"up": (0, -step), "down": (0, step), "left": (-step, 0), "right": (step, 0)}[direction]
                 mouse.move(x if x is not None else width / 2, y if y is not None else height / 2)
-                mouse.wheel(dx, dy)
-                page.wait_for_timeout(50)  # wheel scrolling is applied asynchronously
+                self._wheel(dx, dy)
             case A.Wheel(delta_x=dx, delta_y=dy, x=x, y=y):
                 if x is not None and y is not None:
                     mouse.move(x, y)
-                mouse.wheel(dx, dy)
-                page.wait_for_timeout(50)  # wheel scrolling is applied asynchronously
+                self._wheel(dx, dy)
             case A.SelectOption(x=x, y=y, option=option):
                 self._select(x, y, option)
             case A.Goto(url=url):
@@ -706,6 +711,8 @@ class Browser:
             except PlaywrightError:
                 pass  # the old document is gone and the new one not yet ready
             self.page.wait_for_timeout(20)
+        with contextlib.suppress(PlaywrightError):  # it stayed (a download, a 204): the next action waits afresh
+            self.page.evaluate("() => { window.__molmoLeaving = false; }")
 
     def _adopt_new_tab(self) -> bool:
         """Make the newest tab opened since the last look the active one (popups arrive late). Pop-ups that stay
