@@ -1,6 +1,8 @@
 """The same pytest file run cold (cache off: the ocr pointer finds every target of every test) and from the
 point cache (read-only, no pointer call), each a real pytest session on pytest-playwright's `page`: wall time
-of each, the ratio, the time in agent steps alone, and in grounding alone (pointer or cache check).
+of each, the ratio, the time in agent steps alone, and in grounding alone (pointer or cache check). The floor
+beside them: the same tests written with Playwright's own calls (selectors, no agent), whose session is
+what pytest, Chromium's start and each test's page cost with no agent step at all.
 
     .venv/bin/python benchmarks/cached_tests.py [--tests 4] [--rounds 3]
 
@@ -34,6 +36,19 @@ def test_search(agent, page, n):
               'select "Business" in "Cabin"')
     assert page.input_value("#from") == "SFO" and page.input_value("#cabin") == "Business"
 '''
+BY_HAND = '''
+import pytest
+
+@pytest.mark.parametrize("n", range({tests}))
+def test_search(page, n):
+    page.goto("{url}")
+    page.get_by_role("button", name="Accept all").click()
+    page.get_by_label("Round trip").check()
+    page.locator("#from").fill("SFO")
+    page.locator("#to").fill("JFK")
+    page.locator("#cabin").select_option("Business")
+    assert page.input_value("#from") == "SFO" and page.input_value("#cabin") == "Business"
+'''
 SUMMARY = re.compile(r"(\d+) steps in \d+ runs, ([\d.]+)s; point cache \((\w+)\): (\d+) hits, (\d+) misses, (\d+) healed; "
                      r"(\d+) pointer calls")
 
@@ -60,6 +75,15 @@ def session(folder: Path, cache: Path, mode: str) -> tuple[float, dict]:
                      "per_kind": per_kind}
 
 
+def by_hand(folder: Path) -> float:
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(folder)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"the Playwright-only session failed:\n{done.stdout[-3000:]}")
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tests", type=int, default=4, help="tests in the file (the same steps each)")
@@ -69,10 +93,14 @@ def main() -> None:
                                                          "warm_ground", "cold_step", "warm_step")}
     kinds: dict[str, list[float]] = {}  # a cached step's ms by its action
     with serve_site(DEMO_SITE) as base, tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "suite"
+        folder, hand = Path(tmp) / "suite", Path(tmp) / "by-hand"
         folder.mkdir()
+        hand.mkdir()
         (folder / "test_search.py").write_text(TEST.format(tests=args.tests, url=base))
+        (hand / "test_search.py").write_text(BY_HAND.format(tests=args.tests, url=base))
+        floor = []
         for number in range(args.rounds):
+            floor.append(by_hand(hand))
             cache = Path(tmp) / f"cache-{number}"
             session(folder, cache, "refresh")  # fills the cache
             for name, mode in (("cold", "off"), ("warm", "ro")) if number % 2 == 0 else (("warm", "ro"), ("cold", "off")):
@@ -97,9 +125,12 @@ def main() -> None:
 
     print(f"{args.tests} tests x 5 steps, {args.rounds} rounds (order alternating), median [min - max]:")
     print(f"  whole pytest session: {show('@')}")
+    print(f"  the same tests in Playwright's own calls, no agent: {statistics.median(floor):.2f}s "
+          f"[{min(floor):.2f} - {max(floor):.2f}]; cold / this: {statistics.median(figures['cold']) / statistics.median(floor):.1f}x, "
+          f"the most a cache can give")
     print(f"  agent steps alone:    {show('@_agent')}")
     print(f"  grounding alone:      {show('@_ground')}")
-    print(f"  an acting step (decide, ground, act, look): {show('@_step')}")
+    print(f"  an acting step (decide, ground, wait for its screenshot, act, look): {show('@_step')}")
     print("  a cached step by action, median ms: " + ", ".join(f"{kind} {statistics.median(v) * 1000:.0f}"
                                                            for kind, v in kinds.items()))
 

@@ -24,7 +24,7 @@ from playwright.sync_api import Mouse
 from playwright.sync_api import Page as PlaywrightPage
 
 from bare import CAPTURES, PAGE, PAGES, bare_loop, plan
-from molmo_agent.browser import Browser, scripts
+from molmo_agent.browser import Browser, scripts, session
 from molmo_agent.pointers.dom import DomPointer
 from molmo_agent.run import PointerSettings, RunSettings, run_task
 from molmo_agent.trace import TraceWriter
@@ -48,8 +48,9 @@ def between(stamps: list[float]) -> list[float]:
     return [b - a for a, b in zip(stamps, stamps[1:])]
 
 
-SCRIPTS = {scripts.OBSERVE: "page facts script alone (a look with no action before it)",
-           scripts.SETTLE: "settle and page facts script (title, DOM signature, elements)",
+SCRIPTS = {scripts.OBSERVE: "readying and page facts (a look with no action before it)",
+           scripts.SETTLE: "settle after the action (its tasks, tabs, unload; readying)",
+           scripts.FACTS: "page facts (title, DOM signature, elements)",
            scripts.ELEMENT_AT: "element-at-point script (what was acted on)"}
 
 
@@ -57,7 +58,7 @@ SCRIPTS = {scripts.OBSERVE: "page facts script alone (a look with no action befo
 def timing_phases():
     """Time what the loop spends in each part, by wrapping the calls it makes: {phase: [(start, seconds)]}."""
     spent: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    wrapped = [(Browser, "_screenshot", lambda *a, **k: "screenshot (Chromium)"),
+    wrapped = [(session, "_begin", lambda *a, **k: "screenshot asked for (it is taken while the loop goes on)"),
                (Browser, "_quick", lambda self, script, *a, **k: SCRIPTS.get(script, "other page scripts")),
                (PlaywrightPage, "evaluate", lambda self, script, *a, **k: SCRIPTS.get(script, "other page scripts")),
                (Mouse, "click", lambda *a, **k: "click (Chromium)"),
@@ -70,10 +71,13 @@ def timing_phases():
         def call(*args, **kwargs):
             start = time.perf_counter()
             try:
-                return original(*args, **kwargs)
+                answer = original(*args, **kwargs)
             finally:
                 spent[phase(*args, **kwargs)].append((start, time.perf_counter() - start))
+            return timed(answer, lambda: "screenshot: what is left to wait for") if original is begin else answer
         return call
+
+    begin = session._begin
 
     for (owner, name, phase), (_, _, original) in zip(wrapped, originals):
         setattr(owner, name, timed(original, phase))

@@ -63,6 +63,8 @@ class Agent:
         self.should_stop = lambda: caller_stop() or stopping.requested()
         self.header_fields = header or {}
         """Extra header fields from the caller: the site served, what a replay replays."""
+        self._unwritten: tuple[StepRecord, Observation, Observation] | None = None
+        """The last step, its record waiting for the screenshot after it (`_write_last`)."""
 
     def run(self, goal: str, start_url: str | None) -> RunResult:
         started = time.perf_counter()
@@ -108,6 +110,7 @@ class Agent:
                 raise
         if status != "success" and self.should_stop():  # whatever broke on the stop's way is the stop
             status, reason = "interrupted", "stopped by the user"
+        self._write_last()
         if not header_written:
             self.writer.write(self._header(goal, start_url))
         end = TraceEnd(status=status, reason=reason, answer=answer, steps=self.writer.steps,
@@ -141,21 +144,28 @@ class Agent:
     # -- one step -------------------------------------------------------------------------------
     def _step(self, index: int, observation: Observation, history: list[StepRecord]):
         timings: dict[str, float] = {}
+        if getattr(self.policy, "sees_pixels", True):  # it waits for them: the last step's record first
+            self._write_last()
         clock = time.perf_counter()
         try:
             decision = self.policy.decide(observation, history)
         except (PointParseError, PointerError) as exc:  # a model policy's unreadable answer fails the step
             decision = Decision(action=A.Fail(reason=str(exc)), raw=getattr(exc, "text", None) or None)
         timings["decide"] = _lap(clock)
-        shot = self.writer.screenshot(f"{index:04d}", observation.screenshot)
         groundings: list[Grounding] = []
-        action, after, element = None, observation, None
+        action, after, element, shot = None, observation, None, None
         outcome = Outcome(ok=True)
         try:
+            if getattr(self.pointer, "sees_pixels", True) and isinstance(decision.action, A.POINTED):
+                self._write_last()
             clock = time.perf_counter()
             action = self._ground(decision.action, observation, groundings)
             timings["ground"] = _lap(clock)
             element = self._acted_on(action)
+            clock = time.perf_counter()
+            self._write_last()  # the pixels before this action are in, and the last step is on disk
+            shot = self.writer.screenshot(f"{index:04d}", observation.screenshot)
+            timings["pixels"] = _lap(clock)  # what is left of the wait for the screenshot
             clock = time.perf_counter()
             acts = not isinstance(action, A.TERMINAL + A.SAYING)
             value_ok = self.browser.execute(action, self.harness) if acts else None
@@ -164,23 +174,42 @@ class Agent:
                 clock = time.perf_counter()
                 after = self._observe()
                 timings["observe"] = _lap(clock)
-                outcome.changed = _changes(observation, after, value_ok)
+                outcome.changed = _changes(observation, after, value_ok, pixels=False)
                 outcome.field_value_ok = value_ok
                 if value_ok is False:
                     outcome.ok, outcome.error = False, "the field does not hold the typed text"
         except (PointerError, PointParseError, BrowserError) as exc:
             outcome.ok, outcome.error = False, str(exc)
+        self._write_last()  # where the step failed before its action
+        if shot is None:
+            shot = self.writer.screenshot(f"{index:04d}", observation.screenshot)
         outcome.events = self.browser.drain_events()
         step = StepRecord(
             index=index, observation=ObservationRecord.of(observation, shot), thought=decision.thought,
             policy_raw=decision.raw, intent=decision.action, grounding=groundings, action=action,
             element=element, outcome=outcome, replay=decision.replay, timings=timings,
         )
+        history.append(step)  # the run's end is decided with it; its record is on disk before anything else acts
+        self._unwritten = (step, observation, after)
+        if after is observation or (not outcome.changed and self.harness.reads_changes(history)):
+            self._write_last()  # nothing to wait for, or the pixels decide whether the run ends
+        return step, after
+
+    def _write_last(self) -> None:
+        """Write the last step's record, once the screenshot after its action is in (whether the pixels changed
+        is part of it). The loop calls this before the next action or a wait on the pixels, so that a step's
+        record is on disk before anything else is done to the page, and a kill loses no finished step."""
+        if self._unwritten is None:
+            return
+        step, before, after = self._unwritten
+        try:
+            step.outcome.changed = _changes(before, after, step.outcome.field_value_ok)
+        except Exception:  # noqa: BLE001 - the page went before its look came: the record keeps the rest
+            pass
+        self._unwritten = None  # a Ctrl-C in the wait above leaves it for the run's end to write
         self.writer.write(step)
-        history.append(step)  # at once: a Ctrl-C from here on still counts the step that is on disk
         if self.on_step:
             self.on_step(step)
-        return step, after
 
     def _acted_on(self, action: A.Action) -> ElementRecord | None:
         """The element under the action's point, or the focused field for typing without one: what a person
@@ -197,7 +226,8 @@ class Agent:
         return ElementRecord.model_validate(found) if found else None
 
     def _observe(self) -> Observation:
-        return self.browser.observe(elements=self.pointer.needs_elements, adopt_tabs=self.harness.executor == "ours")
+        return self.browser.observe(elements=self.pointer.needs_elements, adopt_tabs=self.harness.executor == "ours",
+                                    pixels_later=True)
 
     def _ground(self, action: A.Action, observation: Observation, groundings: list[Grounding]) -> A.Action:
         """Fill in the coordinates of an action that names its target but has none."""
@@ -272,7 +302,8 @@ def _lap(start: float) -> float:
     return round(time.perf_counter() - start, 4)
 
 
-def _changes(before: Observation, after: Observation, value_ok: bool | None) -> list[str]:
+def _changes(before: Observation, after: Observation, value_ok: bool | None, *, pixels: bool = True) -> list[str]:
+    """What an action changed; the pixels only with `pixels` (the screenshot after it may still be coming)."""
     changed = []
     if before.url != after.url:
         changed.append("url")
@@ -280,7 +311,7 @@ def _changes(before: Observation, after: Observation, value_ok: bool | None) -> 
         changed.append("tab")
     if before.dom_signature != after.dom_signature:
         changed.append("dom")
-    if before.screenshot != after.screenshot:
+    if pixels and before.screenshot != after.screenshot:
         changed.append("pixels")
     if value_ok:
         changed.append("value")

@@ -82,6 +82,11 @@ class Harness(BaseModel):
             return Ending(status="failed", reason=f"{GIVE_UP} answers in a row were infeasible: {intent.reason}")
         return None
 
+    def reads_changes(self, history: list["StepRecord"]) -> bool:
+        """Whether `ending` after the last step of `history` asks what the steps changed, their pixels included
+        (the guard against one action repeated on an unchanged page)."""
+        return self.guards and _same_action_again(history)
+
     def _ends(self, message: str) -> bool:
         return message.startswith(EXIT) or (self.end_at_answer and message.startswith(ANSWER))
 
@@ -106,12 +111,15 @@ OURS = Harness(name="ours", guards=True)
 MOLMOWEB = Harness(name="molmoweb", guards=False)
 
 
-def _repeating(history: list["StepRecord"]) -> bool:
+def _same_action_again(history: list["StepRecord"]) -> bool:
     recent = history[-REPEAT_LIMIT:]
     if len(recent) < REPEAT_LIMIT or isinstance(recent[-1].action, A.Wait) or recent[-1].action is None:
         return False
-    same = all(s.action == recent[-1].action for s in recent)
-    return same and all(not s.outcome.changed for s in recent)
+    return all(s.action == recent[-1].action for s in recent)
+
+
+def _repeating(history: list["StepRecord"]) -> bool:
+    return _same_action_again(history) and all(not s.outcome.changed for s in history[-REPEAT_LIMIT:])
 
 
 def _infeasible_in_a_row(history: list["StepRecord"]) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from collections.abc import Callable
+
+from pydantic import BaseModel, Field, PrivateAttr
 
 
 class Box(BaseModel):
@@ -46,8 +48,10 @@ class Tab(BaseModel):
 
 
 class Observation(BaseModel):
-    screenshot: bytes = Field(repr=False, description="PNG of the viewport at the device scale")
-    image_size: tuple[int, int]
+    """`screenshot` is the PNG of the viewport at the device scale, or a function that waits for it: a browser
+    takes a screenshot at its next display frame or two (33 ms at 60 Hz), time the loop spends deciding and
+    grounding with the page facts instead of waiting (`Browser.observe(pixels_later=True)`)."""
+
     viewport: tuple[int, int]
     scale: float
     url: str
@@ -56,3 +60,33 @@ class Observation(BaseModel):
     active_tab: int
     dom_signature: str
     elements: list[Element] = Field(default_factory=list)
+    _png: bytes | None = PrivateAttr(None)
+    _coming: Callable[[], bytes] | None = PrivateAttr(None)
+    _size: tuple[int, int] | None = PrivateAttr(None)
+
+    def __init__(self, *, screenshot: bytes | Callable[[], bytes], image_size: tuple[int, int] | None = None,
+                 **facts) -> None:
+        super().__init__(**facts)
+        self._png, self._coming = (None, screenshot) if callable(screenshot) else (screenshot, None)
+        self._size = tuple(image_size) if image_size is not None else None
+
+    @property
+    def screenshot(self) -> bytes:
+        if self._png is None:
+            self._png = self._coming()  # a failure is raised here, to whoever needs the pixels
+        return self._png
+
+    @property
+    def pixels_taken(self) -> bool:
+        return self._png is not None
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        """The screenshot's size in image pixels (its PNG header's)."""
+        if self._size is None:
+            import io
+
+            from PIL import Image
+
+            self._size = Image.open(io.BytesIO(self.screenshot)).size
+        return self._size

@@ -169,3 +169,45 @@ def test_choosing_an_option_fires_the_events_a_person_would_and_names_what_went_
             with pytest.raises(BrowserError, match=re.escape(error)):
                 browser.execute(A.SelectOption(**_at(browser, where), option=option))
         assert browser.evaluate("() => document.getElementById('seat').value") == "Aisle"
+
+
+def test_a_look_whose_pixels_come_later_shows_the_page_before_the_next_action(pages_url):
+    """The loop decides and grounds while a look's screenshot is under way (`pixels_later`): the pixels must
+    still be those from before the action that follows, never a frame drawn after it."""
+    with Browser() as browser:
+        browser.goto(pages_url + "clicks.html")
+        alpha = _at(browser, "#a")
+        for _ in range(5):
+            before = browser.observe().screenshot
+            look = browser.observe(pixels_later=True)
+            browser.execute(A.Click(**alpha))  # "Alpha" becomes "ALPHA"
+            assert look.screenshot == before, "the look shows the page after the click"
+            assert browser.observe().screenshot != before
+            browser.evaluate("() => { document.getElementById('a').textContent = 'Alpha'; }")  # as it was
+        before = browser.observe().screenshot
+        after = browser.observe(pixels_later=True)
+        browser.close()  # closing waits for the look under way
+        assert after.screenshot == before
+
+
+FILLED = """<style>* { position: absolute; left: 10px; width: 220px; height: 30px; margin: 0 }</style>
+<input id="text" value="old words" style="top: 10px"><input id="email" type="email" value="old@x.org" style="top: 60px">
+<input id="number" type="number" value="123" style="top: 110px"><textarea id="area" style="top: 160px">two
+lines</textarea><div id="editable" contenteditable style="top: 210px">some <b>bold</b> text</div>
+<input id="search" type="search" value="emptied" style="top: 260px">"""
+
+
+def test_typing_into_a_filled_field_replaces_what_it_held(pages_url):
+    """Typing selects what a field holds and types over it, as a person does after Ctrl+A: in text, email and
+    number inputs, a text area and an editable element; typing nothing leaves the field empty."""
+    with Browser() as browser:
+        browser.page.set_content(FILLED)
+        for field, text in [("#text", "new"), ("#email", "ada@example.com"), ("#number", "42"), ("#area", "one"),
+                            ("#editable", "plain"), ("#search", ""), ("#text", "again")]:
+            browser.observe()
+            assert browser.execute(A.Type(**_at(browser, field), text=text)) is True, field
+            held = browser.evaluate("(s) => { const el = document.querySelector(s); "
+                                    "return el.isContentEditable ? el.innerText : el.value; }", field)
+            assert held == text, f"{field} holds {held!r}"
+        browser.execute(A.Type(**_at(browser, "#text"), text=" more", clear=False))
+        assert browser.evaluate("() => document.getElementById('text').value") == "again more"

@@ -162,3 +162,29 @@ def test_bad_json_in_the_middle_is_refused(tmp_path):
     (run / "trace.jsonl").write_text(lines[0] + "\n{not json\n" + lines[1] + "\n")
     with pytest.raises(TraceError, match="trace.jsonl:2: not a valid trace record"):
         read_trace(run)
+
+
+def test_each_step_is_on_disk_before_the_next_action_with_what_it_changed(tmp_path, pages_url, monkeypatch):
+    """The screenshot after an action arrives while the loop decides and grounds the next step; the step's
+    record, which says whether the pixels changed, waits for it, and is still in the file before anything
+    else is done to the page (a kill loses no finished step)."""
+    from molmo_agent.browser import Browser
+    from molmo_agent.tasks import Task
+
+    from .conftest import run_task, settings
+
+    on_disk, execute = [], Browser.execute
+
+    def counting(browser, action, *args, **kwargs):
+        files = list(tmp_path.glob("*/trace.jsonl"))
+        on_disk.append(files[0].read_text().count('"type":"step"') if files else 0)
+        return execute(browser, action, *args, **kwargs)
+
+    monkeypatch.setattr(Browser, "execute", counting)
+    task = Task(id="clicks", goal='click "Alpha", wait 0.1s, click "Bravo", click "Charlie"', url=pages_url + "clicks.html")
+    result = run_task(task, settings(tmp_path))
+    assert result.status == "success", result.end.reason
+    assert on_disk == [0, 1, 2, 3]
+    steps = read_trace(result.run_dir).steps
+    assert [s.outcome.changed for s in steps] == [["dom", "pixels"], [], ["dom", "pixels"], ["dom", "pixels"], []]
+    assert all("pixels" in s.timings for s in steps[:4])

@@ -1,16 +1,11 @@
 """JavaScript run inside the page. Kept apart so the Python around it stays readable."""
 
-# Page facts for one observation, in one round trip: the title, a fingerprint of the document's content
-# (to tell whether an action changed anything) and, when a pointer needs them, the visible elements. The
-# fingerprint is a hash of the HTML, worked out again only after the page's DOM changed (WATCH_PAGE counts
-# the mutations): a step that changes nothing pays nothing for it.
-#
-# It also readies the page for the screenshot that follows, as Playwright's screenshots with
-# animations="disabled" do: finite animations and transitions jump to their end (a dialog fading in is
-# shown where it is going, not half there) and the text caret is hidden (it blinks: two screenshots of an
-# unchanged page would differ). Done here, it costs no round trip of its own.
-OBSERVE = r"""
-(withElements) => {
+# Readies the page for the screenshot that follows, as Playwright's screenshots with animations="disabled"
+# do: finite animations and transitions jump to their end (a dialog fading in is shown where it is going,
+# not half there) and the text caret is hidden (it blinks: two screenshots of an unchanged page would
+# differ). Run by SETTLE after an action, and by OBSERVE for a look with no action before it.
+READY = r"""
+() => {
   const ready = doc => {
     for (const a of doc.getAnimations()) {
       try {
@@ -29,6 +24,16 @@ OBSERVE = r"""
   for (const frame of document.querySelectorAll("iframe")) {
     try { if (frame.contentDocument) ready(frame.contentDocument); } catch (e) {}  // cross-origin: not ours
   }
+}
+"""
+
+# Page facts for one observation, in one round trip: the title, a fingerprint of the document's content
+# (to tell whether an action changed anything) and, when a pointer needs them, the visible elements. The
+# fingerprint is a hash of the HTML, worked out again only after the page's DOM changed (WATCH_PAGE counts
+# the mutations): a step that changes nothing pays nothing for it. It returns at once, so it may run while
+# a screenshot is under way.
+FACTS = r"""
+(withElements) => {
   const mutations = window.__molmoMutations;
   if (mutations === undefined || window.__molmoSignedAt !== mutations) {
     const html = document.documentElement ? document.documentElement.outerHTML : "";
@@ -140,7 +145,10 @@ ELEMENTS = r"""
 """
 
 ELEMENTS = ELEMENTS % _NAMING
-OBSERVE = OBSERVE % ELEMENTS.strip()
+FACTS = FACTS % ELEMENTS.strip()
+
+# A look with no action before it: the page readied, then its facts, in one round trip.
+OBSERVE = "(withElements) => { (%s)(); return (%s)(withElements); }" % (READY.strip(), FACTS.strip())
 
 # Counts the new tabs a page asks for, so the agent knows to wait for one (they arrive late), notes when
 # the page starts to unload, so a navigation is waited for even before its request is seen, and counts the
@@ -173,14 +181,12 @@ WATCH_PAGE = r"""
 """
 
 # Lets the tasks an input event queued run; says how many tabs the page asked to open meanwhile and
-# whether it is unloading, and reads the page facts (OBSERVE) for the screenshot that follows, all in one
-# round trip: between an action and its screenshot the loop waits on nothing else. The screenshot waits
-# for a fresh frame anyway. The promise is resolved whatever the facts script meets: an exception in a
-# timer's callback would leave it pending, and Playwright's evaluate waits on it for ever (a document that
-# has just committed, with no root element yet, once hung a whole CI run). Without facts, the look reads
-# them itself.
+# whether it is unloading, and readies the page for the screenshot (READY), all in one round trip: between
+# an action and its screenshot the loop waits on nothing else (the facts are read while the screenshot is
+# under way). The promise is resolved whatever READY meets: an exception in a timer's callback would leave it
+# pending, and Playwright's evaluate waits on it for ever.
 SETTLE = r"""
-(withElements) => new Promise(r => setTimeout(() => {
+() => new Promise(r => setTimeout(() => {
   const popups = window.__molmoPopups || 0;
   window.__molmoPopups = 0;
   const sent = window.__molmoSubmit, form = sent && sent.target;
@@ -189,11 +195,11 @@ SETTLE = r"""
       ((sent.submitter && sent.submitter.getAttribute("formmethod")) || form.method) !== "dialog") {
     window.__molmoLeaving = true;
   }
-  let facts = null;
-  try { facts = (%s)(withElements); } catch (e) {}
-  r({popups, leaving: !!window.__molmoLeaving, facts});
+  let ready = false;
+  try { (%s)(); ready = true; } catch (e) {}
+  r({popups, leaving: !!window.__molmoLeaving, ready});
 }, 0))
-""" % OBSERVE.strip()
+""" % READY.strip()
 
 LEAVING = "() => !!window.__molmoLeaving"
 
@@ -279,17 +285,26 @@ _DEEP_FOCUS = r"""
 """
 
 # The field typing goes into: the focused element, if it takes text. It is kept for the calls that follow
-# (TYPED_INTO, TYPED_VALUE), so that typing asks the page three short questions and holds no handle; the
-# answer is what typing needs to know first: the field's type attribute and whether it holds anything (an
-# empty field needs no clearing), or null when nothing editable has focus.
+# (TYPED_INTO, TYPED_VALUE), so that typing asks the page two short questions and holds no handle; the
+# answer is what typing needs to know first: the field's type attribute and whether it holds anything, or
+# null when nothing editable has focus. With `clear`, what the field holds is selected, so that the keys
+# typed next replace it, as a person's do after Ctrl+A (no round trip of its own to empty the field).
 TYPING_INTO = r"""
-() => {""" + _DEEP_FOCUS + r"""
+(clear) => {""" + _DEEP_FOCUS + r"""
   const el = deepFocus();
   const editable = el && (el.isContentEditable || el.tagName === "TEXTAREA" ||
     (el.tagName === "INPUT" && !["button","submit","reset","checkbox","radio","image","hidden","file"].includes(el.type)));
   window.__molmoTypingInto = editable ? el : null;
-  return editable ? {type: (el.getAttribute("type") || "").toLowerCase(),
-                     filled: (el.isContentEditable ? el.innerText : el.value) !== ""} : null;
+  if (!editable) return null;
+  const filled = (el.isContentEditable ? el.innerText : el.value) !== "";
+  let selected = false;
+  if (clear && filled) {
+    try {
+      if (el.isContentEditable) el.ownerDocument.getSelection().selectAllChildren(el); else el.select();
+      selected = true;
+    } catch (e) {}  // a field that cannot be selected is emptied by fill instead
+  }
+  return {type: (el.getAttribute("type") || "").toLowerCase(), filled, selected};
 }
 """
 TYPED_INTO = "() => window.__molmoTypingInto"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
-import io
+import functools
 import json
 import re
 import threading
@@ -13,7 +14,6 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 
-from PIL import Image
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import Page, sync_playwright
@@ -68,6 +68,21 @@ def until_gone(threads: list[threading.Thread], timeout: float = 5.0) -> None:
         native = Path(f"/proc/self/task/{thread.native_id}")
         while thread.native_id is not None and native.exists() and time.monotonic() < deadline:
             time.sleep(0.01)
+
+
+def _begin(session, method: str, params: dict) -> Callable[[], dict]:
+    """Send a CDP command now; returns a function that waits for its answer. Playwright's sync API waits for
+    each call it makes: this starts one on the event loop beneath it (its `_impl_obj` and `_sync`, what every
+    sync call goes through) and lets the loop run once, so that the command is on its way while Python does
+    other work and other calls go and come. Where that plumbing differs, the call is made at once."""
+    try:
+        loop, call, run = session._loop, session._impl_obj.send, session._sync
+    except AttributeError:
+        answer = session.send(method, params)
+        return lambda: answer
+    task = loop.create_task(call(method, params, 0))
+    run(asyncio.sleep(0))
+    return lambda: run(task)
 
 
 def frame_offset(frame) -> tuple[float, float]:
@@ -147,10 +162,10 @@ class Browser:
         self._resumed_at: str | None = None
         self.mask_marked = False
         """mask what the page marked as secret even with no value known (a recording's password fields)"""
-        self._wants_elements = False  # what the last look asked for: the settle after an action reads the same
-        self._settled: tuple[Page, dict] | None = None  # the page facts the settle read, for the look that follows
+        self._settled: Page | None = None  # the page the settle after an action readied for the look that follows
         self._seen_at: tuple[tuple, dict | None] | None = None  # `element_at`'s last answer, until the page moves on
         self._sessions: dict[Page, object] = {}  # a CDP session a page (`_cdp`)
+        self._pixels_coming: Callable[[], bytes] | None = None  # the last look's screenshot, while under way
 
     @classmethod
     def on_page(cls, page: Page, *, secrets: Secrets | None = None, allow_domains: list[str] = (),
@@ -223,6 +238,8 @@ class Browser:
             self.context.tracing.stop(path=str(path))
 
     def close(self) -> None:
+        with contextlib.suppress(Exception):  # a look under way ends before its page does
+            self._take_pixels()
         for session in self._sessions.values():
             with contextlib.suppress(Exception):
                 if session is not None:
@@ -362,18 +379,20 @@ class Browser:
         return events
 
     # -- observing ------------------------------------------------------------------------------
-    def observe(self, *, elements: bool = False, adopt_tabs: bool = True) -> Observation:
+    def observe(self, *, elements: bool = False, adopt_tabs: bool = True, pixels_later: bool = False) -> Observation:
         """The page as it is now. `adopt_tabs`: a tab that opened since the last look becomes the active one
-        (ours); MolmoWeb's harness switches only to a tab that an action opened at once."""
+        (ours); MolmoWeb's harness switches only to a tab that an action opened at once. `pixels_later`: the
+        screenshot is under way when this returns (`Observation.screenshot` waits for it), and is taken
+        before this session does anything else to the page."""
+        self._take_pixels()
         if adopt_tabs:
             self._adopt_new_tab()
         else:
             self._known_tabs = self.context.pages
         page = self.page
         self.check_url(page.url)
-        self._wants_elements, self._seen_at = elements, None
-        settled, self._settled = self._settled, None
-        facts = settled[1] if settled is not None and settled[0] is page and elements <= settled[1]["with_elements"] else None
+        self._seen_at = None
+        readied, self._settled = self._settled is page, None
         mask = None
         if self.secrets:
             self._evaluate(scripts.MARK_SECRETS, self.secrets.values())
@@ -382,19 +401,29 @@ class Browser:
                     frame.evaluate(scripts.MARK_SECRETS, self.secrets.values())
         if self.secrets or self.mask_marked:
             mask = [frame.locator("[data-molmo-secret]") for frame in page.frames]  # CSS pierces open shadow roots
-        if facts is None:  # the facts script also readies the page for the screenshot: before it
-            facts = self._evaluate(scripts.OBSERVE, elements) or {"title": "", "signature": "", "elements": []}
-        png = self._screenshot(page, mask)
-        width, height = Image.open(io.BytesIO(png)).size
+        facts = None if readied else self._evaluate(scripts.OBSERVE, elements)  # readies the page: first
+        pixels = self._pixels_coming = self._screenshot(page, mask)
+        if readied:  # the settle readied the page: its facts are read while the screenshot is under way
+            facts = self._quick(scripts.FACTS, elements)
+        facts = facts or {"title": "", "signature": "", "elements": []}
         pages = self._known_tabs
-        return Observation(
-            screenshot=png, image_size=(width, height), viewport=self.config.viewport,
+        look = Observation(
+            screenshot=pixels, viewport=self.config.viewport,
             scale=self.config.scale, url=page.url, title=facts["title"],
             tabs=[Tab(title=facts["title"] if p is page else self._title(p), url=p.url) for p in pages],
             active_tab=pages.index(page) if page in pages else 0,
             dom_signature=facts["signature"],
             elements=[Element.model_validate(e) for e in facts["elements"]],
         )
+        if not pixels_later:
+            self._take_pixels()
+        return look
+
+    def _take_pixels(self) -> None:
+        """Wait for the last look's screenshot: before anything acts on the page, or looks at it again."""
+        coming, self._pixels_coming = self._pixels_coming, None
+        if coming is not None:
+            coming()
 
     def _cdp(self, page: Page):
         """A CDP session to `page`, for the calls every step makes (they go straight to Chromium, a millisecond
@@ -421,11 +450,12 @@ class Browser:
                     return answer["result"].get("value")
         return self._evaluate(script, arg)
 
-    def _screenshot(self, page: Page, mask: list | None) -> bytes:
+    def _screenshot(self, page: Page, mask: list | None) -> Callable[[], bytes]:
         """The viewport's pixels, as `page.screenshot()` gives them, PNG-encoded by Chromium's fast setting
         (files about half again as large, encoded in a third of the time, the same pixels), straight over
         CDP: Playwright's own call adds round trips for the caret and animations, which OBSERVE has seen to
-        on its way. A mask for secrets is Playwright's (it overlays the marked elements)."""
+        on its way. A mask for secrets is Playwright's (it overlays the marked elements). Returns a function
+        that waits for the pixels: the CDP call is under way meanwhile (`_begin`)."""
         session = self._cdp(page) if mask is None else None
         if session is not None:
             try:
@@ -434,11 +464,22 @@ class Browser:
                     view = session.send("Page.getLayoutMetrics")["cssVisualViewport"]
                     options["clip"] = {"x": view["pageX"], "y": view["pageY"], "width": view["clientWidth"],
                                        "height": view["clientHeight"], "scale": self.config.scale}
-                return base64.b64decode(session.send("Page.captureScreenshot", options)["data"])
+                answer = _begin(session, "Page.captureScreenshot", options)
             except PlaywrightError:
                 if page.is_closed():
                     raise
-        return page.screenshot(mask=mask, animations="disabled")
+            else:
+                @functools.cache  # the look and the session both ask; Chromium is asked once
+                def pixels() -> bytes:
+                    try:
+                        return base64.b64decode(answer()["data"])
+                    except PlaywrightError as exc:
+                        if page.is_closed():
+                            raise BrowserError(f"the page closed before its screenshot: {str(exc).splitlines()[0]}") from exc
+                    return page.screenshot(animations="disabled")
+                return pixels
+        png = page.screenshot(mask=mask, animations="disabled")
+        return lambda: png
 
     @staticmethod
     def _title(page: Page) -> str:
@@ -466,6 +507,7 @@ class Browser:
 
     def evaluate(self, script: str, arg=None):
         """Run a page script (for success checks). Errors become `BrowserError`."""
+        self._take_pixels()
         self._settled = self._seen_at = None  # the script may change the page: the next look reads it afresh
         return self._evaluate(script, arg)
 
@@ -483,6 +525,7 @@ class Browser:
 
     # -- acting ---------------------------------------------------------------------------------
     def goto(self, url: str) -> None:
+        self._take_pixels()
         self._settled = self._seen_at = None
         resumed, self._resumed_at = self._resumed_at, None
         if resumed == url == self.page.url:  # a kept page already there: the task's setup restarts it
@@ -499,6 +542,7 @@ class Browser:
 
         Returns, for typing checked by our guards, whether the field ends up holding the typed text; else None.
         """
+        self._take_pixels()
         navigations = self._navigations
         self._blocked.clear()
         self._settled = self._seen_at = None
@@ -659,7 +703,7 @@ class Browser:
         page = self.page
         if action.x is not None and action.y is not None:
             page.mouse.click(action.x, action.y)
-        field = self._quick(scripts.TYPING_INTO)
+        field = self._quick(scripts.TYPING_INTO, action.clear)
         if field is None:
             where = f"at ({action.x:.0f}, {action.y:.0f})" if action.x is not None else "focused"
             raise BrowserError(f"type: nothing editable {where}")
@@ -667,8 +711,9 @@ class Browser:
         special = field["type"] in SPECIAL_INPUTS
         if special:
             text = widget_value(field["type"], text)
-        if special or (action.clear and field["filled"]):
-            # Date and time widgets take no free typing: fill sets their value as the user would. Else it empties.
+        if special or (action.clear and field["filled"] and not (field["selected"] and text)):
+            # Date and time widgets take no free typing: fill sets their value as the user would. Else it empties
+            # a field whose text could not be selected for the keys to replace, or that nothing is typed into.
             page.evaluate_handle(scripts.TYPED_INTO).as_element().fill(text if special else "")
         if not special:
             page.keyboard.type(text)
@@ -682,9 +727,9 @@ class Browser:
             raise BrowserError(f"select_option: {missing}")
 
     def _settle(self, navigations_before: int) -> None:
-        """Wait for what the action set off: a navigation, a new tab, the tasks it queued. The page facts read
-        on the way serve the look that follows."""
-        page, settled = self.page, self._evaluate(scripts.SETTLE, self._wants_elements) or {"popups": 0, "leaving": False}
+        """Wait for what the action set off: a navigation, a new tab, the tasks it queued; the page it leaves
+        is readied for the look that follows (scripts.READY)."""
+        page, settled = self.page, self._evaluate(scripts.SETTLE) or {"popups": 0, "leaving": False}
         if settled["popups"] and len(self.context.pages) == len(self._known_tabs):
             try:
                 self.context.wait_for_event("page", timeout=5000)
@@ -697,9 +742,9 @@ class Browser:
                 self.page.wait_for_load_state("load")
             except PlaywrightError:
                 pass
-            page, settled = self.page, self._evaluate(scripts.SETTLE, self._wants_elements) or {}
-        if settled.get("facts"):
-            self._settled = (page, {**settled["facts"], "with_elements": self._wants_elements})
+            page, settled = self.page, self._evaluate(scripts.SETTLE) or {}
+        if settled.get("ready"):
+            self._settled = page
 
     def _wait_for_new_document(self, timeout_s: float = 5.0) -> None:
         """The page began to unload: wait until the next document is there (a download never comes)."""

@@ -23,6 +23,7 @@ def _reading_order(element: Element) -> tuple[float, float]:
 class DomPointer:
     name = "dom"
     needs_elements = True
+    sees_pixels = False  # the loop grounds with it while the screenshot is still coming
 
     def locate(self, target: str, observation: Observation, *, field: bool = False) -> PointerAnswer:
         elements = observation.elements

@@ -10,6 +10,7 @@ from .base import Decision
 
 class StepsPolicy:
     name = "steps"
+    sees_pixels = False  # it decides while the screenshot is still coming
 
     def __init__(self, plan: str | list[A.Action] | None) -> None:
         """`plan=None` reads the plan from the goal when the run starts (a goal found on the page)."""
