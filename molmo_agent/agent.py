@@ -144,9 +144,9 @@ class Agent:
     # -- one step -------------------------------------------------------------------------------
     def _step(self, index: int, observation: Observation, history: list[StepRecord]):
         timings: dict[str, float] = {}
+        clock = time.perf_counter()
         if getattr(self.policy, "sees_pixels", True):  # it waits for them: the last step's record first
             self._write_last()
-        clock = time.perf_counter()
         try:
             decision = self.policy.decide(observation, history)
         except (PointParseError, PointerError) as exc:  # a model policy's unreadable answer fails the step
@@ -156,8 +156,6 @@ class Agent:
         action, after, element, shot = None, observation, None, None
         outcome = Outcome(ok=True)
         try:
-            if getattr(self.pointer, "sees_pixels", True) and isinstance(decision.action, A.POINTED):
-                self._write_last()
             clock = time.perf_counter()
             action = self._ground(decision.action, observation, groundings)
             timings["ground"] = _lap(clock)
@@ -255,6 +253,8 @@ class Agent:
         try:
             if self.cache is not None and (cached := self.cache.recall(self.browser, observation, record, **cache)):
                 return cached
+            if getattr(self.pointer, "sees_pixels", True):  # it waits for them, and may think a while: the record first
+                self._write_last()
             answer = self.pointer.locate(target, observation, field=field)
         except (PointerError, PointParseError) as exc:
             record.error = str(exc)
