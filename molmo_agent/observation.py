@@ -77,10 +77,6 @@ class Observation(BaseModel):
         return self._png
 
     @property
-    def pixels_taken(self) -> bool:
-        return self._png is not None
-
-    @property
     def image_size(self) -> tuple[int, int]:
         """The screenshot's size in image pixels (its PNG header's)."""
         if self._size is None:

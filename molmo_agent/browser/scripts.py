@@ -184,7 +184,8 @@ WATCH_PAGE = r"""
 # whether it is unloading, and readies the page for the screenshot (READY), all in one round trip: between
 # an action and its screenshot the loop waits on nothing else (the facts are read while the screenshot is
 # under way). The promise is resolved whatever READY meets: an exception in a timer's callback would leave it
-# pending, and Playwright's evaluate waits on it for ever.
+# pending, and Playwright's evaluate waits on it for ever (a document that has just committed, with no root
+# element yet, once hung a whole CI run).
 SETTLE = r"""
 () => new Promise(r => setTimeout(() => {
   const popups = window.__molmoPopups || 0;

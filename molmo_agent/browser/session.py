@@ -453,7 +453,7 @@ class Browser:
     def _screenshot(self, page: Page, mask: list | None) -> Callable[[], bytes]:
         """The viewport's pixels, as `page.screenshot()` gives them, PNG-encoded by Chromium's fast setting
         (files about half again as large, encoded in a third of the time, the same pixels), straight over
-        CDP: Playwright's own call adds round trips for the caret and animations, which OBSERVE has seen to
+        CDP: Playwright's own call adds round trips for the caret and animations, which READY has seen to
         on its way. A mask for secrets is Playwright's (it overlays the marked elements). Returns a function
         that waits for the pixels: the CDP call is under way meanwhile (`_begin`)."""
         session = self._cdp(page) if mask is None else None

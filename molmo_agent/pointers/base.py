@@ -27,7 +27,9 @@ class PointerAnswer(BaseModel):
 class Pointer(Protocol):
     name: str
     needs_elements: bool
-    """Whether observations must carry the DOM's element list (only the `dom` pointer's do)."""
+    """Whether observations must carry the DOM's element list (only the `dom` pointer's do). A pointer that
+    reads no pixels says so with `sees_pixels = False`: the loop grounds with it while the screenshot is still
+    coming (without it, the loop first writes the last step's record, then the pointer waits for the pixels)."""
 
     def locate(self, target: str, observation: Observation, *, field: bool = False) -> PointerAnswer:
         """Points at `target`. `field=True` asks for the input a label names, not the label.

@@ -27,6 +27,9 @@ class Decision(BaseModel):
 
 
 class Policy(Protocol):
+    """`decide` answers from the observation and the steps so far. A policy that reads no pixels (the step
+    language's) says so with `sees_pixels = False`, and decides while the screenshot is still coming."""
+
     name: str
 
     def decide(self, observation: Observation, history: list["StepRecord"]) -> Decision: ...
