@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import sync_playwright
 
 from molmo_agent.browser import find_chromium
@@ -37,8 +38,13 @@ def bare_loop(url: str, points: list[tuple[float, float]], *, screenshots: bool 
         browser = pw.chromium.launch(executable_path=find_chromium(None, None), args=LAUNCH_FLAGS)
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         session = page.context.new_cdp_session(page)
-        shoot = {"playwright": page.screenshot,
-                 "cdp": lambda: session.send("Page.captureScreenshot", {"format": "png", "optimizeForSpeed": True})}[capture]
+        def cdp():
+            try:
+                session.send("Page.captureScreenshot", {"format": "png", "optimizeForSpeed": True})
+            except PlaywrightError:  # "Unable to capture screenshot", seldom, on a busy machine: as the agent does
+                page.screenshot()
+
+        shoot = {"playwright": page.screenshot, "cdp": cdp}[capture]
         start = time.perf_counter()
         page.goto(url)
         steps = []
