@@ -153,7 +153,7 @@ class Agent:
             decision = Decision(action=A.Fail(reason=str(exc)), raw=getattr(exc, "text", None) or None)
         timings["decide"] = _lap(clock)
         groundings: list[Grounding] = []
-        action, after, element, shot = None, observation, None, None
+        action, after, element = None, observation, None
         outcome = Outcome(ok=True)
         try:
             clock = time.perf_counter()
@@ -162,7 +162,7 @@ class Agent:
             element = self._acted_on(action)
             clock = time.perf_counter()
             self._write_last()  # the pixels before this action are in, and the last step is on disk
-            shot = self.writer.screenshot(f"{index:04d}", observation.screenshot)
+            observation.screenshot  # waits for them, if nothing before did
             timings["pixels"] = _lap(clock)  # what is left of the wait for the screenshot
             clock = time.perf_counter()
             acts = not isinstance(action, A.TERMINAL + A.SAYING)
@@ -179,8 +179,7 @@ class Agent:
         except (PointerError, PointParseError, BrowserError) as exc:
             outcome.ok, outcome.error = False, str(exc)
         self._write_last()  # where the step failed before its action
-        if shot is None:
-            shot = self.writer.screenshot(f"{index:04d}", observation.screenshot)
+        shot = self.writer.screenshot(f"{index:04d}", observation.screenshot)  # the pixels from before the action
         outcome.events = self.browser.drain_events()
         step = StepRecord(
             index=index, observation=ObservationRecord.of(observation, shot), thought=decision.thought,

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from molmo_agent.browser import Browser
 from molmo_agent.errors import TraceError
+from molmo_agent.tasks import Task
 from molmo_agent.trace import read_trace
 
-from .conftest import CLI
+from .conftest import CLI, run_task, settings
 
 # Three quick steps, then one long wait: the tests act while it runs, however loaded the machine.
 SLOW_PLAN = 'click "Accept all", wait 0.2s, click "Round trip", wait 120s'
@@ -168,11 +170,6 @@ def test_each_step_is_on_disk_before_the_next_action_with_what_it_changed(tmp_pa
     """The screenshot after an action arrives while the loop decides and grounds the next step; the step's
     record, which says whether the pixels changed, waits for it, and is still in the file before anything
     else is done to the page (a kill loses no finished step)."""
-    from molmo_agent.browser import Browser
-    from molmo_agent.tasks import Task
-
-    from .conftest import run_task, settings
-
     on_disk, execute = [], Browser.execute
 
     def counting(browser, action, *args, **kwargs):
