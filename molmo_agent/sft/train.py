@@ -304,7 +304,8 @@ def train(dataset: str | Path | list[str | Path], base: str | Path | tuple, out:
           resume: bool = False, on_step: Callable[[int, float], None] | None = None) -> TrainResult:
     """Fine-tune `base` (a checkpoint, or a (model, processor) pair built in memory) and write it to `out`
     (None writes nothing: for speed benchmarks). Under `torchrun`, every process calls this; they train as
-    one (data-parallel) and only the main process writes `out`."""
+    one (data-parallel), only the main process writes `out`, and all return together once it is written, with
+    their process group ended: one training per launch."""
     import torch
     from transformers.trainer_callback import PrinterCallback
 
