@@ -15,7 +15,7 @@ from molmo_agent.errors import ConfigError
 from molmo_agent.sites import DEMO_SITE
 from molmo_agent.tasks import load_task
 
-from .conftest import DEMO_ADDRESS, cli, requires_ml, run_task, settings
+from .conftest import DEMO_ADDRESS, cli, requires_ml, run_task, settings, train_until_reproduced
 
 requires_ml()
 
@@ -222,42 +222,6 @@ class Trained:
         self.out, self.exports, self.steps, self.seconds = out, exports, steps, seconds
 
 
-# The first round is what usually closes the loop; a second goes on more gently. A tiny model's training is
-# chaotic: whether it settles where every row is answered or where two layouts are confused depends on its
-# initial weights and the order of its data more than on how long it goes on (measured: fifteen rounds from one
-# unlucky start left the same four rows confused). So a run that has not closed the loop after ROUNDS starts
-# again from another untrained model (another seed for its weights and its data's order).
-FIRST = dict(batch_size=8, lr=3e-3, lr_vision=3e-3, lr_connector=3e-3, warmup_steps=20)
-LATER = dict(batch_size=8, lr=1e-3, lr_vision=1e-3, lr_connector=1e-3, warmup_steps=0, steps=150)
-ROUNDS = 2
-STARTS = 3
-
-
-def _train_until_reproduced(initial: Path, datasets: list[Path], out: Path, first_steps: int) -> tuple[Path, int, float]:
-    """Train from `initial` until every training row of `datasets` is answered word for word, greedily: a run that
-    meets the recorded screens and prompts is then answered as it was recorded. Returns (model, steps, seconds),
-    the steps and seconds of every start counted."""
-    from molmo_agent.models.loading import MolmoModel
-    from molmo_agent.models.random import build_tiny_molmo2
-    from molmo_agent.sft.score import unreproduced
-    from molmo_agent.sft.train import TrainConfig, train
-
-    steps, seconds, missed = 0, 0.0, []
-    for start in range(STARTS):
-        base = initial if start == 0 else build_tiny_molmo2(out / f"molmo2-tiny-{start}", seed=start)
-        for round_ in range(ROUNDS):
-            seed = start * ROUNDS + round_
-            config = TrainConfig(steps=first_steps, seed=seed, **FIRST) if round_ == 0 else TrainConfig(seed=seed, **LATER)
-            result = train(datasets, base, out / f"molmo2-demo-{seed}", config)  # "molmo2": serve names its family
-            base, steps, seconds = result.out, steps + result.steps, seconds + result.seconds
-            with MolmoModel(str(base)) as model:
-                missed = unreproduced(model, datasets)
-            if not missed:
-                return base, steps, seconds
-    raise AssertionError(f"{len(missed)} training rows not reproduced after {STARTS} starts ({steps} steps): " +
-                         "; ".join(f"{m.expected!r} -> {m.answered!r}" for m in missed[:5]))
-
-
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory, demo_traces) -> dict[str, Path]:
     """The demo recorded at one fixed address on two layouts at two scale factors, exported three ways: pointing
@@ -279,7 +243,7 @@ def exports(tmp_path_factory, demo_traces) -> dict[str, Path]:
 def trained(tmp_path_factory, tiny, exports) -> Trained:
     """The pointing model: the tiny Molmo2 from random weights, trained on the pointing rows alone (short rows
     are not padded to the length of a planner's prompt) until the loop is closed."""
-    out, steps, seconds = _train_until_reproduced(tiny, [exports["points"]], tmp_path_factory.mktemp("pointer"), 300)
+    out, steps, seconds = train_until_reproduced(tiny, [exports["points"]], tmp_path_factory.mktemp("pointer"), 300)
     return Trained(out, exports, steps, seconds)
 
 
@@ -287,7 +251,7 @@ def trained(tmp_path_factory, tiny, exports) -> Trained:
 def policy(tmp_path_factory, tiny, exports) -> Trained:
     """The policy model: the tiny Molmo2 trained on the MolmoWeb and planner rows together until the loop is
     closed."""
-    out, steps, seconds = _train_until_reproduced(tiny, [exports["web"], exports["plans"]],
+    out, steps, seconds = train_until_reproduced(tiny, [exports["web"], exports["plans"]],
                                                   tmp_path_factory.mktemp("policy"), 250)
     return Trained(out, exports, steps, seconds)
 

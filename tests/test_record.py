@@ -216,8 +216,7 @@ def test_a_tiny_model_trained_on_a_recording_alone_books_the_demo(tmp_path, demo
     from molmo_agent.sites import DEMO_SITE
     from molmo_agent.tasks import load_task
 
-    from .conftest import DEMO_ADDRESS
-    from .test_model_loop import _train_until_reproduced
+    from .conftest import DEMO_ADDRESS, train_until_reproduced
 
     task_file = DEMO_SITE.parent / "task.yaml"
     config = BrowserConfig(url_map=[(DEMO_ADDRESS, demo_url)])  # the address a run with --site-url shows
@@ -227,7 +226,7 @@ def test_a_tiny_model_trained_on_a_recording_alone_books_the_demo(tmp_path, demo
         recording = recorder.finish(answer="Booked")
     export([recording.dir], tmp_path / "web", format="molmoweb", test_fraction=0, history=3)
     tiny = build_tiny_molmo2(tmp_path / "molmo2-tiny")
-    model, _, _ = _train_until_reproduced(tiny, [tmp_path / "web"], tmp_path / "trained", 200)
+    model, _, _ = train_until_reproduced(tiny, [tmp_path / "web"], tmp_path / "trained", 200)
     done = cli("run", "--task", str(task_file), "--policy", "molmoweb", "--model", str(model), "--site-url",
                DEMO_ADDRESS, "--temperature", "0", "--history", "3", "--guards", "--wait-scale", "0.1",
                "--secret", f"PIN={PIN}", "--out", str(tmp_path / "runs"), timeout=600)
